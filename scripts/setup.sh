@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what podnet's demo, tests and benchmarks need on a Debian 12 machine, as root.
+# Idempotent: packages already present are skipped; safe to run again.
+set -euo pipefail
+
+PACKAGES=(
+  iproute2            # ip, used by tests to create namespaces
+  nftables            # nft: podnet renders rulesets and applies them with `nft -f`
+  util-linux          # nsenter
+  podman runc         # the real container runtime test
+  containernetworking-plugins  # reference bridge/host-local/portmap/tuning/bandwidth
+  busybox-static      # the container rootfs for the podman test
+  iputils-ping        # ping inside namespaces
+  curl                # HTTP checks from node namespaces
+  conntrack
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "setup: all packages present"
+fi
+
+if ! command -v cargo >/dev/null; then
+  echo "setup: cargo not found; install Rust with rustup first" >&2
+  exit 1
+fi
