@@ -1,0 +1,150 @@
+//! [`NetOps`] that records the `ip` command each call stands for and keeps a small model of the
+//! links it "created", so flows can be tested without privileges and shown as a dry run.
+//! [`RecordingNetOps::fail_on`] makes the first operation whose command starts with a prefix fail,
+//! to test that a failed ADD leaves nothing behind.
+
+use std::collections::BTreeMap;
+
+use crate::netns::Netns;
+use crate::types::{BridgeSpec, ContainerIfSpec, ContainerIfState, NetError, VethSpec};
+use crate::NetOps;
+
+/// The recording implementation.
+#[derive(Debug, Default)]
+pub struct RecordingNetOps {
+    /// Every operation, as the `ip` command it stands for, in order.
+    pub ops: Vec<String>,
+    /// Node-namespace links (bridges and host-side veths), with the bridge they are attached to.
+    pub links: BTreeMap<String, Option<String>>,
+    /// Pod-side interfaces by (namespace path, name).
+    pub container_links: BTreeMap<(String, String), ContainerIfState>,
+    /// Peer of each host-side veth: (namespace path, name).
+    peers: BTreeMap<String, (String, String)>,
+    fail_prefix: Option<String>,
+    pub ip_forward: bool,
+}
+
+impl RecordingNetOps {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The first operation whose command starts with `prefix` fails with EIO.
+    pub fn fail_on(&mut self, prefix: &str) {
+        self.fail_prefix = Some(prefix.to_string());
+    }
+
+    fn record(&mut self, op: String) -> Result<(), NetError> {
+        if let Some(p) = &self.fail_prefix {
+            if op.starts_with(p.as_str()) {
+                self.fail_prefix = None;
+                return Err(NetError::Io { op, source: std::io::Error::from_raw_os_error(5) });
+            }
+        }
+        self.ops.push(op);
+        Ok(())
+    }
+}
+
+fn ns_key(netns: &Netns) -> String {
+    netns.path().display().to_string()
+}
+
+impl NetOps for RecordingNetOps {
+    fn ensure_bridge(&mut self, b: &BridgeSpec) -> Result<(), NetError> {
+        if !self.links.contains_key(&b.name) {
+            self.record(format!("ip link add {} mtu {} type bridge", b.name, b.mtu))?;
+            self.links.insert(b.name.clone(), None);
+        }
+        self.record(format!("ip addr replace {} dev {}", b.gateway, b.name))?;
+        self.record(format!("ip link set {} up", b.name))
+    }
+
+    fn create_veth(&mut self, netns: &Netns, v: &VethSpec) -> Result<(), NetError> {
+        self.delete_link(&v.host_name)?;
+        let key = (ns_key(netns), v.container_name.clone());
+        let op = format!(
+            "ip link add {} mtu {} type veth peer name {} netns {}",
+            v.host_name, v.mtu, v.container_name, key.0
+        );
+        if self.container_links.contains_key(&key) {
+            return Err(NetError::ContainerIfExists { op, name: v.container_name.clone() });
+        }
+        self.record(op)?;
+        self.links.insert(v.host_name.clone(), None);
+        self.peers.insert(v.host_name.clone(), key.clone());
+        let state = ContainerIfState { mac: v.container_mac, mtu: v.mtu, ..Default::default() };
+        self.container_links.insert(key, state);
+        Ok(())
+    }
+
+    fn configure_container(&mut self, netns: &Netns, spec: &ContainerIfSpec) -> Result<(), NetError> {
+        let ns = ns_key(netns);
+        let key = (ns.clone(), spec.ifname.clone());
+        self.record(format!("ip netns exec {ns} sysctl -w net.ipv6.conf.{}.accept_ra=0", spec.ifname))?;
+        self.record(format!("ip -n {ns} addr add {} dev {}", spec.address, spec.ifname))?;
+        self.record(format!("ip -n {ns} link set lo up"))?;
+        self.record(format!("ip -n {ns} link set {} up", spec.ifname))?;
+        for (dst, gw) in &spec.routes {
+            self.record(format!("ip -n {ns} route add {dst} via {gw} dev {}", spec.ifname))?;
+        }
+        let state = self.container_links.get_mut(&key).ok_or_else(|| NetError::NoSuchLink {
+            op: format!("ip -n {ns} addr add"),
+            name: spec.ifname.clone(),
+        })?;
+        state.up = true;
+        state.addresses = vec![spec.address];
+        state.routes = spec.routes.iter().map(|(d, g)| (*d, Some(*g))).collect();
+        Ok(())
+    }
+
+    fn attach_to_bridge(&mut self, host: &str, bridge: &str, hairpin: bool) -> Result<[u8; 6], NetError> {
+        self.record(format!("ip link set {host} master {bridge} up"))?;
+        if hairpin {
+            self.record(format!("bridge link set dev {host} hairpin on"))?;
+        }
+        match self.links.get_mut(host) {
+            Some(master) => *master = Some(bridge.to_string()),
+            None => return Err(NetError::NoSuchLink { op: format!("ip link set {host} master {bridge}"), name: host.into() }),
+        }
+        Ok([0x02, 0, 0, 0, 0, 1])
+    }
+
+    fn delete_link(&mut self, name: &str) -> Result<bool, NetError> {
+        if self.links.contains_key(name) {
+            self.record(format!("ip link del {name}"))?;
+            self.links.remove(name);
+            if let Some(peer) = self.peers.remove(name) {
+                self.container_links.remove(&peer);
+            }
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    fn delete_container_link(&mut self, netns: &Netns, ifname: &str) -> Result<bool, NetError> {
+        let key = (ns_key(netns), ifname.to_string());
+        if self.container_links.remove(&key).is_some() {
+            self.record(format!("ip -n {} link del {ifname}", key.0))?;
+            self.peers.retain(|_, p| *p != key);
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    fn container_state(&mut self, netns: &Netns, ifname: &str) -> Result<Option<ContainerIfState>, NetError> {
+        Ok(self.container_links.get(&(ns_key(netns), ifname.to_string())).cloned())
+    }
+
+    fn links_with_prefix(&mut self, prefix: &str) -> Result<Vec<String>, NetError> {
+        Ok(self.links.keys().filter(|n| n.starts_with(prefix)).cloned().collect())
+    }
+
+    fn enable_ip_forward(&mut self) -> Result<(), NetError> {
+        if !self.ip_forward {
+            self.record("sysctl -w net.ipv4.ip_forward=1".into())?;
+            self.ip_forward = true;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,69 @@
+//! Plain values passed to and returned from [`crate::NetOps`], and its error type.
+
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+
+/// The node's pod bridge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BridgeSpec {
+    pub name: String,
+    pub mtu: u32,
+    /// Gateway address with the subnet's prefix length, e.g. 10.244.1.1/24.
+    pub gateway: Ipv4Net,
+}
+
+/// A veth pair between the node and a pod.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VethSpec {
+    pub host_name: String,
+    pub container_name: String,
+    pub container_mac: [u8; 6],
+    pub mtu: u32,
+}
+
+/// What the pod side should look like.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerIfSpec {
+    pub ifname: String,
+    pub address: Ipv4Net,
+    /// Routes as (destination, gateway).
+    pub routes: Vec<(Ipv4Net, Ipv4Addr)>,
+}
+
+/// The pod side as the kernel reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ContainerIfState {
+    pub mac: [u8; 6],
+    pub mtu: u32,
+    pub up: bool,
+    pub addresses: Vec<Ipv4Net>,
+    /// Main-table IPv4 routes through this interface, as (destination, gateway).
+    pub routes: Vec<(Ipv4Net, Option<Ipv4Addr>)>,
+}
+
+/// A failed kernel operation, with the `ip` command it stood for.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    #[error("{op}: {source}")]
+    Netlink { op: String, source: rtnetlink::Error },
+    #[error("{op}: {source}")]
+    Io { op: String, source: std::io::Error },
+    #[error("{op}: interface {name:?} already exists in the pod namespace")]
+    ContainerIfExists { op: String, name: String },
+    #[error("{op}: link {name:?} not found")]
+    NoSuchLink { op: String, name: String },
+    #[error(transparent)]
+    Netns(#[from] crate::netns::NetnsError),
+}
+
+impl NetError {
+    /// The errno of a netlink error, if it was one.
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            NetError::Netlink { source: rtnetlink::Error::NetlinkError(m), .. } => Some(-m.raw_code()),
+            NetError::Io { source, .. } => source.raw_os_error(),
+            _ => None,
+        }
+    }
+}
