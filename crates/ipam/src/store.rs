@@ -29,13 +29,23 @@ const SCHEMA_VERSION: i64 = 1;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot create IPAM data directory {path}: {source}")]
-    CreateDir { path: PathBuf, source: std::io::Error },
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("IPAM store {path}: {source}")]
-    Sqlite { path: PathBuf, source: rusqlite::Error },
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
     #[error(transparent)]
     Exhausted(#[from] Exhausted),
     #[error("IPAM store {path} holds an unreadable address {value:?} for {owner}")]
-    Corrupt { path: PathBuf, value: String, owner: String },
+    Corrupt {
+        path: PathBuf,
+        value: String,
+        owner: String,
+    },
 }
 
 impl StoreError {
@@ -73,28 +83,39 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(dir)
-            .map_err(|source| StoreError::CreateDir { path: dir.to_path_buf(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let path = dir.join(DB_FILE);
-        let conn = Connection::open(&path).map_err(|source| StoreError::Sqlite { path: path.clone(), source })?;
+        let conn = Connection::open(&path).map_err(|source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        })?;
         let store = Store { conn, path };
         store.init().map_err(|source| store.sql(source))?;
         Ok(store)
     }
 
     fn sql(&self, source: rusqlite::Error) -> StoreError {
-        StoreError::Sqlite { path: self.path.clone(), source }
+        StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
     }
 
     fn init(&self) -> rusqlite::Result<()> {
         self.conn.busy_timeout(BUSY_TIMEOUT)?;
-        let version: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         if version == SCHEMA_VERSION {
             return Ok(());
         }
         // journal_mode is persistent in the file; set it once, outside a transaction.
-        self.conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))?;
+        self.conn
+            .query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))?;
         self.conn.execute_batch(
             "BEGIN IMMEDIATE;
              CREATE TABLE IF NOT EXISTS allocations (
@@ -130,14 +151,24 @@ impl Store {
         data: &str,
     ) -> Result<(Allocation, bool), StoreError> {
         let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite { path: path.clone(), source };
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
+        let sql = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
         if let Some(existing) = get_in(&tx, &path, network, container_id, ifname)? {
             return Ok((existing, false));
         }
         let used = used_in(&tx, &path, network)?;
         let last: Option<String> = tx
-            .query_row("SELECT last_ip FROM cursors WHERE network = ?1", [network], |r| r.get(0))
+            .query_row(
+                "SELECT last_ip FROM cursors WHERE network = ?1",
+                [network],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(sql)?;
         let last = last.and_then(|s| s.parse().ok());
@@ -165,7 +196,13 @@ impl Store {
     }
 
     /// Replaces the plugin data of an existing allocation.
-    pub fn update_data(&mut self, network: &str, container_id: &str, ifname: &str, data: &str) -> Result<(), StoreError> {
+    pub fn update_data(
+        &mut self,
+        network: &str,
+        container_id: &str,
+        ifname: &str,
+        data: &str,
+    ) -> Result<(), StoreError> {
         self.conn
             .execute(
                 "UPDATE allocations SET data = ?4 WHERE network = ?1 AND container_id = ?2 AND ifname = ?3",
@@ -176,7 +213,12 @@ impl Store {
     }
 
     /// The allocation of one attachment, if any.
-    pub fn get(&self, network: &str, container_id: &str, ifname: &str) -> Result<Option<Allocation>, StoreError> {
+    pub fn get(
+        &self,
+        network: &str,
+        container_id: &str,
+        ifname: &str,
+    ) -> Result<Option<Allocation>, StoreError> {
         get_in(&self.conn, &self.path, network, container_id, ifname)
     }
 
@@ -186,10 +228,21 @@ impl Store {
     }
 
     /// Releases one attachment's address; `None` when there was none (DEL is idempotent).
-    pub fn release(&mut self, network: &str, container_id: &str, ifname: &str) -> Result<Option<Allocation>, StoreError> {
+    pub fn release(
+        &mut self,
+        network: &str,
+        container_id: &str,
+        ifname: &str,
+    ) -> Result<Option<Allocation>, StoreError> {
         let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite { path: path.clone(), source };
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
+        let sql = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
         let found = get_in(&tx, &path, network, container_id, ifname)?;
         if found.is_some() {
             tx.execute(
@@ -210,8 +263,14 @@ impl Store {
         keep: &HashSet<(String, String)>,
     ) -> Result<Vec<Allocation>, StoreError> {
         let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite { path: path.clone(), source };
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
+        let sql = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
         let stale: Vec<Allocation> = list_in(&tx, &path, network)?
             .into_iter()
             .filter(|a| !keep.contains(&(a.container_id.clone(), a.ifname.clone())))
@@ -231,18 +290,28 @@ impl Store {
     /// exists, so its addresses are free (the reference host-local store leaks them).
     pub fn reclaim_after_reboot(&mut self, boot_id: &str) -> Result<usize, StoreError> {
         let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite { path: path.clone(), source };
+        let sql = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
         let known: Option<String> = self
             .conn
-            .query_row("SELECT value FROM meta WHERE key = 'boot_id'", [], |r| r.get(0))
+            .query_row("SELECT value FROM meta WHERE key = 'boot_id'", [], |r| {
+                r.get(0)
+            })
             .optional()
             .map_err(sql)?;
         if known.as_deref() == Some(boot_id) {
             return Ok(0);
         }
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
         let known: Option<String> = tx
-            .query_row("SELECT value FROM meta WHERE key = 'boot_id'", [], |r| r.get(0))
+            .query_row("SELECT value FROM meta WHERE key = 'boot_id'", [], |r| {
+                r.get(0)
+            })
             .optional()
             .map_err(sql)?;
         let mut cleared = 0;
@@ -264,8 +333,14 @@ impl Store {
     /// STATUS: proves the store can take a write transaction right now.
     pub fn check_writable(&mut self) -> Result<(), StoreError> {
         let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite { path: path.clone(), source };
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
+        let sql = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
         tx.execute(
             "INSERT INTO meta (key, value) VALUES ('status_probe', '1')
              ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -276,20 +351,42 @@ impl Store {
     }
 }
 
-fn row_to_alloc(path: &Path, r: &rusqlite::Row<'_>) -> rusqlite::Result<Result<Allocation, StoreError>> {
+fn row_to_alloc(
+    path: &Path,
+    r: &rusqlite::Row<'_>,
+) -> rusqlite::Result<Result<Allocation, StoreError>> {
     let ip: String = r.get(1)?;
     let network: String = r.get(0)?;
     let container_id: String = r.get(2)?;
     let ifname: String = r.get(3)?;
     let data: String = r.get(4)?;
     Ok(match ip.parse() {
-        Ok(ip) => Ok(Allocation { network, ip, container_id, ifname, data }),
-        Err(_) => Err(StoreError::Corrupt { path: path.to_path_buf(), value: ip, owner: format!("{container_id}/{ifname}") }),
+        Ok(ip) => Ok(Allocation {
+            network,
+            ip,
+            container_id,
+            ifname,
+            data,
+        }),
+        Err(_) => Err(StoreError::Corrupt {
+            path: path.to_path_buf(),
+            value: ip,
+            owner: format!("{container_id}/{ifname}"),
+        }),
     })
 }
 
-fn get_in(conn: &Connection, path: &Path, network: &str, cid: &str, ifname: &str) -> Result<Option<Allocation>, StoreError> {
-    let sql = |source| StoreError::Sqlite { path: path.to_path_buf(), source };
+fn get_in(
+    conn: &Connection,
+    path: &Path,
+    network: &str,
+    cid: &str,
+    ifname: &str,
+) -> Result<Option<Allocation>, StoreError> {
+    let sql = |source| StoreError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    };
     conn.query_row(
         "SELECT network, ip, container_id, ifname, data FROM allocations
          WHERE network = ?1 AND container_id = ?2 AND ifname = ?3",
@@ -302,11 +399,18 @@ fn get_in(conn: &Connection, path: &Path, network: &str, cid: &str, ifname: &str
 }
 
 fn list_in(conn: &Connection, path: &Path, network: &str) -> Result<Vec<Allocation>, StoreError> {
-    let sql = |source| StoreError::Sqlite { path: path.to_path_buf(), source };
+    let sql = |source| StoreError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut stmt = conn
-        .prepare("SELECT network, ip, container_id, ifname, data FROM allocations WHERE network = ?1")
+        .prepare(
+            "SELECT network, ip, container_id, ifname, data FROM allocations WHERE network = ?1",
+        )
         .map_err(sql)?;
-    let rows = stmt.query_map([network], |r| row_to_alloc(path, r)).map_err(sql)?;
+    let rows = stmt
+        .query_map([network], |r| row_to_alloc(path, r))
+        .map_err(sql)?;
     let mut out = Vec::new();
     for row in rows {
         out.push(row.map_err(sql)??);
@@ -316,7 +420,10 @@ fn list_in(conn: &Connection, path: &Path, network: &str) -> Result<Vec<Allocati
 }
 
 fn used_in(conn: &Connection, path: &Path, network: &str) -> Result<HashSet<Ipv4Addr>, StoreError> {
-    Ok(list_in(conn, path, network)?.into_iter().map(|a| a.ip).collect())
+    Ok(list_in(conn, path, network)?
+        .into_iter()
+        .map(|a| a.ip)
+        .collect())
 }
 
 #[cfg(test)]

@@ -5,14 +5,20 @@
 //! opened while the thread is switched into it (see [`crate::netns`]); they keep that namespace
 //! after the thread switches back, so every later request on them acts inside the pod.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
 
 use futures::TryStreamExt;
 use ipnet::Ipv4Net;
 use netlink_packet_route::address::AddressAttribute;
-use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkMessage};
+use netlink_packet_route::link::{
+    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkMessage,
+};
 use netlink_packet_route::route::{RouteAddress, RouteAttribute};
-use rtnetlink::{Handle, LinkBridge, LinkBridgePort, LinkMessageBuilder, LinkUnspec, RouteMessageBuilder};
+use rtnetlink::{
+    Handle, LinkBridge, LinkBridgePort, LinkMessageBuilder, LinkUnspec, RouteMessageBuilder,
+};
 use tokio::runtime::Runtime;
 
 use crate::netns::Netns;
@@ -34,6 +40,7 @@ mod libc_errno {
 pub struct KernelNetOps {
     rt: Runtime,
     node: Handle,
+    namespaces: HashMap<PathBuf, Netns>,
 }
 
 impl KernelNetOps {
@@ -42,21 +49,46 @@ impl KernelNetOps {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|source| NetError::Io { op: "start netlink runtime".into(), source })?;
+            .map_err(|source| NetError::Io {
+                op: "start netlink runtime".into(),
+                source,
+            })?;
         let node = open_handle(&rt)?;
-        Ok(KernelNetOps { rt, node })
+        Ok(KernelNetOps {
+            rt,
+            node,
+            namespaces: HashMap::new(),
+        })
     }
 
-    /// A handle whose socket lives in `netns`.
-    fn handle_in(&self, netns: &Netns) -> Result<Handle, NetError> {
-        netns.run(|| open_handle(&self.rt))?
+    /// Opens (once) the namespace at `path`.
+    fn netns(&mut self, path: &Path) -> Result<&Netns, NetError> {
+        if !self.namespaces.contains_key(path) {
+            let ns = Netns::open(path)?;
+            self.namespaces.insert(path.to_path_buf(), ns);
+        }
+        self.namespaces
+            .get(path)
+            .ok_or_else(|| NetError::NoSuchLink {
+                op: "open netns".into(),
+                name: path.display().to_string(),
+            })
+    }
+
+    /// A handle whose socket lives in the namespace at `path`.
+    fn handle_in(&mut self, path: &Path) -> Result<Handle, NetError> {
+        self.netns(path)?;
+        let ns = &self.namespaces[path];
+        ns.run(|| open_handle(&self.rt))?
     }
 }
 
 fn open_handle(rt: &Runtime) -> Result<Handle, NetError> {
     let _guard = rt.enter();
-    let (conn, handle, _) = rtnetlink::new_connection()
-        .map_err(|source| NetError::Io { op: "open netlink socket".into(), source })?;
+    let (conn, handle, _) = rtnetlink::new_connection().map_err(|source| NetError::Io {
+        op: "open netlink socket".into(),
+        source,
+    })?;
     rt.spawn(conn);
     Ok(handle)
 }
@@ -75,10 +107,20 @@ fn errno_of(e: &rtnetlink::Error) -> Option<i32> {
 
 /// Looks a link up by name; `None` when it does not exist.
 async fn link_by_name(h: &Handle, name: &str) -> Result<Option<LinkMessage>, NetError> {
-    match h.link().get().match_name(name.to_string()).execute().try_next().await {
+    match h
+        .link()
+        .get()
+        .match_name(name.to_string())
+        .execute()
+        .try_next()
+        .await
+    {
         Ok(m) => Ok(m),
         Err(e) if matches!(errno_of(&e), Some(ENODEV) | Some(ENOENT)) => Ok(None),
-        Err(e) => Err(NetError::Netlink { op: format!("ip link show {name}"), source: e }),
+        Err(e) => Err(NetError::Netlink {
+            op: format!("ip link show {name}"),
+            source: e,
+        }),
     }
 }
 
@@ -86,7 +128,10 @@ async fn index_of(h: &Handle, name: &str, op: &str) -> Result<u32, NetError> {
     link_by_name(h, name)
         .await?
         .map(|m| m.header.index)
-        .ok_or_else(|| NetError::NoSuchLink { op: op.to_string(), name: name.to_string() })
+        .ok_or_else(|| NetError::NoSuchLink {
+            op: op.to_string(),
+            name: name.to_string(),
+        })
 }
 
 fn mac_of(m: &LinkMessage) -> [u8; 6] {
@@ -123,15 +168,25 @@ async fn delete_in(h: &Handle, name: &str) -> Result<bool, NetError> {
     match h.link().del(link.header.index).execute().await {
         Ok(()) => Ok(true),
         Err(e) if matches!(errno_of(&e), Some(ENODEV) | Some(ENOENT)) => Ok(false),
-        Err(e) => Err(NetError::Netlink { op: format!("ip link del {name}"), source: e }),
+        Err(e) => Err(NetError::Netlink {
+            op: format!("ip link del {name}"),
+            source: e,
+        }),
     }
 }
 
 fn write_sysctl(path: &str, value: &str) -> Result<(), NetError> {
-    std::fs::write(path, value).map_err(|source| NetError::Io { op: format!("write {value} to {path}"), source })
+    std::fs::write(path, value).map_err(|source| NetError::Io {
+        op: format!("write {value} to {path}"),
+        source,
+    })
 }
 
 impl NetOps for KernelNetOps {
+    fn check_netns(&mut self, netns: &Path) -> Result<(), NetError> {
+        self.netns(netns).map(|_| ())
+    }
+
     fn ensure_bridge(&mut self, b: &BridgeSpec) -> Result<(), NetError> {
         let h = self.node.clone();
         self.rt.block_on(async move {
@@ -143,10 +198,12 @@ impl NetOps for KernelNetOps {
                         h.link().add(msg).execute().await,
                         format!("ip link add {} mtu {} type bridge", b.name, b.mtu),
                     )?;
-                    link_by_name(&h, &b.name).await?.ok_or_else(|| NetError::NoSuchLink {
-                        op: "ip link add type bridge".into(),
-                        name: b.name.clone(),
-                    })?
+                    link_by_name(&h, &b.name)
+                        .await?
+                        .ok_or_else(|| NetError::NoSuchLink {
+                            op: "ip link add type bridge".into(),
+                            name: b.name.clone(),
+                        })?
                 }
             };
             let index = link.header.index;
@@ -164,7 +221,8 @@ impl NetOps for KernelNetOps {
         })
     }
 
-    fn create_veth(&mut self, netns: &Netns, v: &VethSpec) -> Result<(), NetError> {
+    fn create_veth(&mut self, netns: &Path, v: &VethSpec) -> Result<(), NetError> {
+        let fd = self.netns(netns)?.raw_fd();
         let h = self.node.clone();
         self.rt.block_on(async move {
             delete_in(&h, &v.host_name).await?;
@@ -172,7 +230,7 @@ impl NetOps for KernelNetOps {
                 .name(v.container_name.clone())
                 .mtu(v.mtu)
                 .address(v.container_mac.to_vec())
-                .setns_by_fd(netns.raw_fd())
+                .setns_by_fd(fd)
                 .build();
             let msg = LinkMessageBuilder::<LinkUnspec>::new_with_info_kind(InfoKind::Veth)
                 .name(v.host_name.clone())
@@ -184,33 +242,47 @@ impl NetOps for KernelNetOps {
                 v.host_name,
                 v.mtu,
                 v.container_name,
-                netns.path().display()
+                netns.display()
             );
             match h.link().add(msg).execute().await {
                 Ok(()) => Ok(()),
-                Err(e) if errno_of(&e) == Some(EEXIST) => {
-                    Err(NetError::ContainerIfExists { op, name: v.container_name.clone() })
-                }
+                Err(e) if errno_of(&e) == Some(EEXIST) => Err(NetError::ContainerIfExists {
+                    op,
+                    name: v.container_name.clone(),
+                }),
                 Err(e) => Err(NetError::Netlink { op, source: e }),
             }
         })
     }
 
-    fn configure_container(&mut self, netns: &Netns, spec: &ContainerIfSpec) -> Result<(), NetError> {
+    fn configure_container(
+        &mut self,
+        netns: &Path,
+        spec: &ContainerIfSpec,
+    ) -> Result<(), NetError> {
         // CVE-2020-10749: no router advertisements, no SLAAC, before the link ever goes up.
         // /proc/sys/net resolves to the namespace of the thread that opens it.
         let ifname = spec.ifname.clone();
-        netns.run(|| -> Result<(), NetError> {
+        self.netns(netns)?.run(|| -> Result<(), NetError> {
             write_sysctl(&format!("/proc/sys/net/ipv6/conf/{ifname}/accept_ra"), "0")?;
             write_sysctl(&format!("/proc/sys/net/ipv6/conf/{ifname}/autoconf"), "0")
         })??;
         let h = self.handle_in(netns)?;
         self.rt.block_on(async move {
-            let op = format!("ip -n {} addr add {} dev {}", netns.path().display(), spec.address, spec.ifname);
+            let op = format!(
+                "ip -n {} addr add {} dev {}",
+                netns.display(),
+                spec.address,
+                spec.ifname
+            );
             let index = index_of(&h, &spec.ifname, &op).await?;
             ignore_exists(
                 h.address()
-                    .add(index, IpAddr::V4(spec.address.addr()), spec.address.prefix_len())
+                    .add(
+                        index,
+                        IpAddr::V4(spec.address.addr()),
+                        spec.address.prefix_len(),
+                    )
                     .execute()
                     .await,
                 op,
@@ -233,17 +305,30 @@ impl NetOps for KernelNetOps {
         })
     }
 
-    fn attach_to_bridge(&mut self, host: &str, bridge: &str, hairpin: bool) -> Result<[u8; 6], NetError> {
+    fn attach_to_bridge(
+        &mut self,
+        host: &str,
+        bridge: &str,
+        hairpin: bool,
+    ) -> Result<[u8; 6], NetError> {
         let h = self.node.clone();
         self.rt.block_on(async move {
             let op = format!("ip link set {host} master {bridge} up");
             let br = index_of(&h, bridge, &op).await?;
             let link = link_by_name(&h, host)
                 .await?
-                .ok_or_else(|| NetError::NoSuchLink { op: op.clone(), name: host.to_string() })?;
+                .ok_or_else(|| NetError::NoSuchLink {
+                    op: op.clone(),
+                    name: host.to_string(),
+                })?;
             let index = link.header.index;
             h.link()
-                .set(LinkUnspec::new_with_index(index).controller(br).up().build())
+                .set(
+                    LinkUnspec::new_with_index(index)
+                        .controller(br)
+                        .up()
+                        .build(),
+                )
                 .execute()
                 .await
                 .map_err(nl(op))?;
@@ -263,12 +348,16 @@ impl NetOps for KernelNetOps {
         self.rt.block_on(delete_in(&h, name))
     }
 
-    fn delete_container_link(&mut self, netns: &Netns, ifname: &str) -> Result<bool, NetError> {
+    fn delete_container_link(&mut self, netns: &Path, ifname: &str) -> Result<bool, NetError> {
         let h = self.handle_in(netns)?;
         self.rt.block_on(delete_in(&h, ifname))
     }
 
-    fn container_state(&mut self, netns: &Netns, ifname: &str) -> Result<Option<ContainerIfState>, NetError> {
+    fn container_state(
+        &mut self,
+        netns: &Path,
+        ifname: &str,
+    ) -> Result<Option<ContainerIfState>, NetError> {
         let h = self.handle_in(netns)?;
         self.rt.block_on(async move {
             let Some(link) = link_by_name(&h, ifname).await? else {
@@ -286,7 +375,11 @@ impl NetOps for KernelNetOps {
                 }
             }
             let mut addrs = h.address().get().set_link_index_filter(index).execute();
-            while let Some(m) = addrs.try_next().await.map_err(nl(format!("ip addr show {ifname}")))? {
+            while let Some(m) = addrs
+                .try_next()
+                .await
+                .map_err(nl(format!("ip addr show {ifname}")))?
+            {
                 for a in &m.attributes {
                     if let AddressAttribute::Address(IpAddr::V4(ip)) = a {
                         if let Ok(net) = Ipv4Net::new(*ip, m.header.prefix_len) {
@@ -295,8 +388,15 @@ impl NetOps for KernelNetOps {
                     }
                 }
             }
-            let mut routes = h.route().get(RouteMessageBuilder::<Ipv4Addr>::new().build()).execute();
-            while let Some(r) = routes.try_next().await.map_err(nl("ip route show".to_string()))? {
+            let mut routes = h
+                .route()
+                .get(RouteMessageBuilder::<Ipv4Addr>::new().build())
+                .execute();
+            while let Some(r) = routes
+                .try_next()
+                .await
+                .map_err(nl("ip route show".to_string()))?
+            {
                 let mut dst = Ipv4Addr::UNSPECIFIED;
                 let mut gw = None;
                 let mut oif = None;
@@ -323,7 +423,11 @@ impl NetOps for KernelNetOps {
         self.rt.block_on(async move {
             let mut out = Vec::new();
             let mut links = h.link().get().execute();
-            while let Some(m) = links.try_next().await.map_err(nl("ip link show".to_string()))? {
+            while let Some(m) = links
+                .try_next()
+                .await
+                .map_err(nl("ip link show".to_string()))?
+            {
                 for a in &m.attributes {
                     if let LinkAttribute::IfName(n) = a {
                         if n.starts_with(prefix) {
@@ -338,12 +442,13 @@ impl NetOps for KernelNetOps {
 
     fn enable_ip_forward(&mut self) -> Result<(), NetError> {
         const PATH: &str = "/proc/sys/net/ipv4/ip_forward";
-        let now = std::fs::read_to_string(PATH)
-            .map_err(|source| NetError::Io { op: format!("read {PATH}"), source })?;
+        let now = std::fs::read_to_string(PATH).map_err(|source| NetError::Io {
+            op: format!("read {PATH}"),
+            source,
+        })?;
         if now.trim() != "1" {
             write_sysctl(PATH, "1")?;
         }
         Ok(())
     }
 }
-

@@ -17,11 +17,17 @@ mod types;
 pub use kernel::KernelNetOps;
 pub use netns::{Netns, NetnsError};
 pub use recording::RecordingNetOps;
+use std::path::Path;
+
 pub use types::{BridgeSpec, ContainerIfSpec, ContainerIfState, NetError, VethSpec};
 
 /// The kernel operations the CNI plugin needs, in the node's network namespace (the one the
 /// process runs in) and in a pod's namespace (given by path).
 pub trait NetOps {
+    /// Checks that `path` is a network namespace the plugin can enter (code 3 or 4 if not).
+    /// `ip netns identify`-like: open it, check nsfs, `setns` in and back.
+    fn check_netns(&mut self, netns: &Path) -> Result<(), NetError>;
+
     /// Creates the bridge if missing, puts the gateway address on it and sets it up.
     /// `ip link add NAME mtu M type bridge; ip addr add GW/LEN dev NAME; ip link set NAME up`
     fn ensure_bridge(&mut self, bridge: &BridgeSpec) -> Result<(), NetError>;
@@ -29,16 +35,22 @@ pub trait NetOps {
     /// Creates a veth pair whose peer is born inside the pod namespace with its final name and MAC.
     /// A stale host side of the same name (left by a killed ADD) is removed first.
     /// `ip link add HOST mtu M type veth peer name IF address MAC netns NS`
-    fn create_veth(&mut self, netns: &Netns, veth: &VethSpec) -> Result<(), NetError>;
+    fn create_veth(&mut self, netns: &Path, veth: &VethSpec) -> Result<(), NetError>;
 
     /// Configures the pod side: no IPv6 autoconfiguration, address, `lo` and the interface up,
     /// routes. `sysctl net.ipv6.conf.IF.accept_ra=0 autoconf=0; ip addr add A dev IF;
     /// ip link set lo up; ip link set IF up; ip route add DST via GW`
-    fn configure_container(&mut self, netns: &Netns, spec: &ContainerIfSpec) -> Result<(), NetError>;
+    fn configure_container(&mut self, netns: &Path, spec: &ContainerIfSpec)
+        -> Result<(), NetError>;
 
     /// Enslaves the host side to the bridge and sets it up; returns its MAC.
     /// `ip link set HOST master BR up; bridge link set dev HOST hairpin on|off`
-    fn attach_to_bridge(&mut self, host: &str, bridge: &str, hairpin: bool) -> Result<[u8; 6], NetError>;
+    fn attach_to_bridge(
+        &mut self,
+        host: &str,
+        bridge: &str,
+        hairpin: bool,
+    ) -> Result<[u8; 6], NetError>;
 
     /// Deletes a link in the node namespace; `Ok(false)` when it was already gone.
     /// `ip link del NAME`
@@ -46,11 +58,15 @@ pub trait NetOps {
 
     /// Deletes a link inside a pod namespace; `Ok(false)` when it was already gone.
     /// `ip -n NS link del IF`
-    fn delete_container_link(&mut self, netns: &Netns, ifname: &str) -> Result<bool, NetError>;
+    fn delete_container_link(&mut self, netns: &Path, ifname: &str) -> Result<bool, NetError>;
 
     /// Reads the pod side back (CHECK). `None` when the interface does not exist.
     /// `ip -n NS -j addr show IF; ip -n NS -j route show`
-    fn container_state(&mut self, netns: &Netns, ifname: &str) -> Result<Option<ContainerIfState>, NetError>;
+    fn container_state(
+        &mut self,
+        netns: &Path,
+        ifname: &str,
+    ) -> Result<Option<ContainerIfState>, NetError>;
 
     /// Names of node-namespace links starting with `prefix` (orphan sweeps and audits).
     /// `ip -j link show | jq '.[].ifname | select(startswith(PREFIX))'`

@@ -20,7 +20,10 @@ pub enum NetnsError {
     #[error("{path} is not a network namespace")]
     NotNetns { path: PathBuf },
     #[error("cannot open network namespace {path}: {source}")]
-    Open { path: PathBuf, source: std::io::Error },
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot switch into network namespace {path}: {source}")]
     Enter { path: PathBuf, source: nix::Error },
 }
@@ -37,15 +40,27 @@ impl Netns {
     /// `ip netns identify` does the same kind of check.
     pub fn open(path: &Path) -> Result<Netns, NetnsError> {
         let file = File::open(path).map_err(|source| match source.kind() {
-            std::io::ErrorKind::NotFound => NetnsError::NotFound { path: path.to_path_buf() },
-            _ => NetnsError::Open { path: path.to_path_buf(), source },
+            std::io::ErrorKind::NotFound => NetnsError::NotFound {
+                path: path.to_path_buf(),
+            },
+            _ => NetnsError::Open {
+                path: path.to_path_buf(),
+                source,
+            },
         })?;
-        let fs = fstatfs(file.as_fd()).map_err(|_| NetnsError::NotNetns { path: path.to_path_buf() })?;
+        let fs = fstatfs(file.as_fd()).map_err(|_| NetnsError::NotNetns {
+            path: path.to_path_buf(),
+        })?;
         // /proc/PID/ns/net is on procfs when not bind-mounted; both are namespace handles.
         if fs.filesystem_type() != NSFS_MAGIC && fs.filesystem_type() != PROC_SUPER_MAGIC {
-            return Err(NetnsError::NotNetns { path: path.to_path_buf() });
+            return Err(NetnsError::NotNetns {
+                path: path.to_path_buf(),
+            });
         }
-        let ns = Netns { file, path: path.to_path_buf() };
+        let ns = Netns {
+            file,
+            path: path.to_path_buf(),
+        };
         // Entering and leaving proves the type (setns refuses a mount or pid namespace).
         ns.run(|| ())?;
         Ok(ns)
@@ -54,7 +69,10 @@ impl Netns {
     /// The namespace of the calling thread.
     pub fn current() -> Result<Netns, NetnsError> {
         let path = PathBuf::from("/proc/thread-self/ns/net");
-        let file = File::open(&path).map_err(|source| NetnsError::Open { path: path.clone(), source })?;
+        let file = File::open(&path).map_err(|source| NetnsError::Open {
+            path: path.clone(),
+            source,
+        })?;
         Ok(Netns { file, path })
     }
 
@@ -69,14 +87,20 @@ impl Netns {
     /// Runs `f` with the calling thread inside this namespace, then switches back.
     pub fn run<T>(&self, f: impl FnOnce() -> T) -> Result<T, NetnsError> {
         let home = Netns::current()?;
-        setns(self.file.as_fd(), CloneFlags::CLONE_NEWNET)
-            .map_err(|source| match source {
-                nix::Error::EINVAL => NetnsError::NotNetns { path: self.path.clone() },
-                source => NetnsError::Enter { path: self.path.clone(), source },
-            })?;
+        setns(self.file.as_fd(), CloneFlags::CLONE_NEWNET).map_err(|source| match source {
+            nix::Error::EINVAL => NetnsError::NotNetns {
+                path: self.path.clone(),
+            },
+            source => NetnsError::Enter {
+                path: self.path.clone(),
+                source,
+            },
+        })?;
         let out = f();
-        setns(home.file.as_fd(), CloneFlags::CLONE_NEWNET)
-            .map_err(|source| NetnsError::Enter { path: home.path.clone(), source })?;
+        setns(home.file.as_fd(), CloneFlags::CLONE_NEWNET).map_err(|source| NetnsError::Enter {
+            path: home.path.clone(),
+            source,
+        })?;
         Ok(out)
     }
 }

@@ -5,7 +5,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::netns::Netns;
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use crate::netns::NetnsError;
 use crate::types::{BridgeSpec, ContainerIfSpec, ContainerIfState, NetError, VethSpec};
 use crate::NetOps;
 
@@ -22,6 +25,8 @@ pub struct RecordingNetOps {
     peers: BTreeMap<String, (String, String)>,
     fail_prefix: Option<String>,
     pub ip_forward: bool,
+    /// Paths that count as network namespaces; anything else is "not a netns" or missing.
+    pub namespaces: BTreeSet<String>,
 }
 
 impl RecordingNetOps {
@@ -38,7 +43,10 @@ impl RecordingNetOps {
         if let Some(p) = &self.fail_prefix {
             if op.starts_with(p.as_str()) {
                 self.fail_prefix = None;
-                return Err(NetError::Io { op, source: std::io::Error::from_raw_os_error(5) });
+                return Err(NetError::Io {
+                    op,
+                    source: std::io::Error::from_raw_os_error(5),
+                });
             }
         }
         self.ops.push(op);
@@ -46,11 +54,28 @@ impl RecordingNetOps {
     }
 }
 
-fn ns_key(netns: &Netns) -> String {
-    netns.path().display().to_string()
+fn ns_key(netns: &Path) -> String {
+    netns.display().to_string()
 }
 
 impl NetOps for RecordingNetOps {
+    fn check_netns(&mut self, netns: &Path) -> Result<(), NetError> {
+        let key = ns_key(netns);
+        if self.namespaces.contains(&key) {
+            Ok(())
+        } else if key.starts_with("/run/netns/") {
+            Err(NetnsError::NotFound {
+                path: netns.to_path_buf(),
+            }
+            .into())
+        } else {
+            Err(NetnsError::NotNetns {
+                path: netns.to_path_buf(),
+            }
+            .into())
+        }
+    }
+
     fn ensure_bridge(&mut self, b: &BridgeSpec) -> Result<(), NetError> {
         if !self.links.contains_key(&b.name) {
             self.record(format!("ip link add {} mtu {} type bridge", b.name, b.mtu))?;
@@ -60,7 +85,7 @@ impl NetOps for RecordingNetOps {
         self.record(format!("ip link set {} up", b.name))
     }
 
-    fn create_veth(&mut self, netns: &Netns, v: &VethSpec) -> Result<(), NetError> {
+    fn create_veth(&mut self, netns: &Path, v: &VethSpec) -> Result<(), NetError> {
         self.delete_link(&v.host_name)?;
         let key = (ns_key(netns), v.container_name.clone());
         let op = format!(
@@ -68,44 +93,77 @@ impl NetOps for RecordingNetOps {
             v.host_name, v.mtu, v.container_name, key.0
         );
         if self.container_links.contains_key(&key) {
-            return Err(NetError::ContainerIfExists { op, name: v.container_name.clone() });
+            return Err(NetError::ContainerIfExists {
+                op,
+                name: v.container_name.clone(),
+            });
         }
         self.record(op)?;
         self.links.insert(v.host_name.clone(), None);
         self.peers.insert(v.host_name.clone(), key.clone());
-        let state = ContainerIfState { mac: v.container_mac, mtu: v.mtu, ..Default::default() };
+        let state = ContainerIfState {
+            mac: v.container_mac,
+            mtu: v.mtu,
+            ..Default::default()
+        };
         self.container_links.insert(key, state);
         Ok(())
     }
 
-    fn configure_container(&mut self, netns: &Netns, spec: &ContainerIfSpec) -> Result<(), NetError> {
+    fn configure_container(
+        &mut self,
+        netns: &Path,
+        spec: &ContainerIfSpec,
+    ) -> Result<(), NetError> {
         let ns = ns_key(netns);
         let key = (ns.clone(), spec.ifname.clone());
-        self.record(format!("ip netns exec {ns} sysctl -w net.ipv6.conf.{}.accept_ra=0", spec.ifname))?;
-        self.record(format!("ip -n {ns} addr add {} dev {}", spec.address, spec.ifname))?;
+        self.record(format!(
+            "ip netns exec {ns} sysctl -w net.ipv6.conf.{}.accept_ra=0",
+            spec.ifname
+        ))?;
+        self.record(format!(
+            "ip -n {ns} addr add {} dev {}",
+            spec.address, spec.ifname
+        ))?;
         self.record(format!("ip -n {ns} link set lo up"))?;
         self.record(format!("ip -n {ns} link set {} up", spec.ifname))?;
         for (dst, gw) in &spec.routes {
-            self.record(format!("ip -n {ns} route add {dst} via {gw} dev {}", spec.ifname))?;
+            self.record(format!(
+                "ip -n {ns} route add {dst} via {gw} dev {}",
+                spec.ifname
+            ))?;
         }
-        let state = self.container_links.get_mut(&key).ok_or_else(|| NetError::NoSuchLink {
-            op: format!("ip -n {ns} addr add"),
-            name: spec.ifname.clone(),
-        })?;
+        let state = self
+            .container_links
+            .get_mut(&key)
+            .ok_or_else(|| NetError::NoSuchLink {
+                op: format!("ip -n {ns} addr add"),
+                name: spec.ifname.clone(),
+            })?;
         state.up = true;
         state.addresses = vec![spec.address];
         state.routes = spec.routes.iter().map(|(d, g)| (*d, Some(*g))).collect();
         Ok(())
     }
 
-    fn attach_to_bridge(&mut self, host: &str, bridge: &str, hairpin: bool) -> Result<[u8; 6], NetError> {
+    fn attach_to_bridge(
+        &mut self,
+        host: &str,
+        bridge: &str,
+        hairpin: bool,
+    ) -> Result<[u8; 6], NetError> {
         self.record(format!("ip link set {host} master {bridge} up"))?;
         if hairpin {
             self.record(format!("bridge link set dev {host} hairpin on"))?;
         }
         match self.links.get_mut(host) {
             Some(master) => *master = Some(bridge.to_string()),
-            None => return Err(NetError::NoSuchLink { op: format!("ip link set {host} master {bridge}"), name: host.into() }),
+            None => {
+                return Err(NetError::NoSuchLink {
+                    op: format!("ip link set {host} master {bridge}"),
+                    name: host.into(),
+                })
+            }
         }
         Ok([0x02, 0, 0, 0, 0, 1])
     }
@@ -122,7 +180,7 @@ impl NetOps for RecordingNetOps {
         Ok(false)
     }
 
-    fn delete_container_link(&mut self, netns: &Netns, ifname: &str) -> Result<bool, NetError> {
+    fn delete_container_link(&mut self, netns: &Path, ifname: &str) -> Result<bool, NetError> {
         let key = (ns_key(netns), ifname.to_string());
         if self.container_links.remove(&key).is_some() {
             self.record(format!("ip -n {} link del {ifname}", key.0))?;
@@ -132,12 +190,24 @@ impl NetOps for RecordingNetOps {
         Ok(false)
     }
 
-    fn container_state(&mut self, netns: &Netns, ifname: &str) -> Result<Option<ContainerIfState>, NetError> {
-        Ok(self.container_links.get(&(ns_key(netns), ifname.to_string())).cloned())
+    fn container_state(
+        &mut self,
+        netns: &Path,
+        ifname: &str,
+    ) -> Result<Option<ContainerIfState>, NetError> {
+        Ok(self
+            .container_links
+            .get(&(ns_key(netns), ifname.to_string()))
+            .cloned())
     }
 
     fn links_with_prefix(&mut self, prefix: &str) -> Result<Vec<String>, NetError> {
-        Ok(self.links.keys().filter(|n| n.starts_with(prefix)).cloned().collect())
+        Ok(self
+            .links
+            .keys()
+            .filter(|n| n.starts_with(prefix))
+            .cloned()
+            .collect())
     }
 
     fn enable_ip_forward(&mut self) -> Result<(), NetError> {

@@ -46,7 +46,10 @@ pub struct ContainerIfState {
 #[derive(Debug, thiserror::Error)]
 pub enum NetError {
     #[error("{op}: {source}")]
-    Netlink { op: String, source: rtnetlink::Error },
+    Netlink {
+        op: String,
+        source: rtnetlink::Error,
+    },
     #[error("{op}: {source}")]
     Io { op: String, source: std::io::Error },
     #[error("{op}: interface {name:?} already exists in the pod namespace")]
@@ -61,7 +64,10 @@ impl NetError {
     /// The errno of a netlink error, if it was one.
     pub fn errno(&self) -> Option<i32> {
         match self {
-            NetError::Netlink { source: rtnetlink::Error::NetlinkError(m), .. } => Some(-m.raw_code()),
+            NetError::Netlink {
+                source: rtnetlink::Error::NetlinkError(m),
+                ..
+            } => Some(-m.raw_code()),
             NetError::Io { source, .. } => source.raw_os_error(),
             _ => None,
         }

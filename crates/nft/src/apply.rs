@@ -8,7 +8,10 @@ use std::process::{Command, Stdio};
 #[derive(Debug, thiserror::Error)]
 pub enum NftError {
     #[error("cannot run {binary}: {source}")]
-    Spawn { binary: String, source: std::io::Error },
+    Spawn {
+        binary: String,
+        source: std::io::Error,
+    },
     #[error("nft transaction failed: {stderr}")]
     Rejected { stderr: String },
 }
@@ -36,16 +39,25 @@ pub struct NftCli {
 
 impl Default for NftCli {
     fn default() -> Self {
-        NftCli { binary: "nft".into() }
+        NftCli {
+            binary: "nft".into(),
+        }
     }
 }
 
 impl NftCli {
     fn run(&self, args: &[&str], stdin: Option<&str>) -> Result<(), NftError> {
-        let spawn = |source| NftError::Spawn { binary: self.binary.clone(), source };
+        let spawn = |source| NftError::Spawn {
+            binary: self.binary.clone(),
+            source,
+        };
         let mut child = Command::new(&self.binary)
             .args(args)
-            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -57,7 +69,9 @@ impl NftCli {
         if out.status.success() {
             Ok(())
         } else {
-            Err(NftError::Rejected { stderr: String::from_utf8_lossy(&out.stderr).trim().to_string() })
+            Err(NftError::Rejected {
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            })
         }
     }
 }
@@ -84,10 +98,14 @@ pub struct RecordingNft {
 impl Nft for RecordingNft {
     fn apply(&mut self, script: &str) -> Result<(), NftError> {
         if std::mem::take(&mut self.fail_next) {
-            return Err(NftError::Rejected { stderr: "injected failure".into() });
+            return Err(NftError::Rejected {
+                stderr: "injected failure".into(),
+            });
         }
         if script.starts_with("add element") && !self.base_present {
-            return Err(NftError::Rejected { stderr: "Error: No such file or directory".into() });
+            return Err(NftError::Rejected {
+                stderr: "Error: No such file or directory".into(),
+            });
         }
         if script.contains("add rule") {
             self.base_present = true;

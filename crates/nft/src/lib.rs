@@ -13,5 +13,5 @@ mod model;
 mod render;
 
 pub use apply::{Nft, NftCli, NftError, RecordingNft};
-pub use model::{HostPort, L4, PodEntry};
+pub use model::{HostPort, PodEntry, L4};
 pub use render::{masq_chain, render_add, render_base, render_delete, render_elements, TABLE};

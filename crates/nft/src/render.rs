@@ -85,7 +85,9 @@ pub fn masq_chain(network: &str) -> String {
 fn fnv1a(bytes: &[u8]) -> u32 {
     const OFFSET: u32 = 0x811c_9dc5;
     const PRIME: u32 = 0x0100_0193;
-    bytes.iter().fold(OFFSET, |h, b| (h ^ u32::from(*b)).wrapping_mul(PRIME))
+    bytes
+        .iter()
+        .fold(OFFSET, |h, b| (h ^ u32::from(*b)).wrapping_mul(PRIME))
 }
 
 /// A network's masquerade chain: everything outside the pod network, except multicast.
@@ -102,17 +104,32 @@ add rule ip {t} {c} ip daddr != {} ip daddr != 224.0.0.0/4 masquerade",
 }
 
 fn mac(m: &[u8; 6]) -> String {
-    m.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+    m.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 fn host_port_element(hp: &HostPort, pod: &PodEntry) -> (String, &'static str) {
     match hp.host_ip {
         Some(ip) => (
-            format!("{ip} . {} . {} : {} . {}", hp.proto.as_str(), hp.host_port, pod.ip, hp.pod_port),
+            format!(
+                "{ip} . {} . {} : {} . {}",
+                hp.proto.as_str(),
+                hp.host_port,
+                pod.ip,
+                hp.pod_port
+            ),
             "hostports_ip",
         ),
         None => (
-            format!("{} . {} : {} . {}", hp.proto.as_str(), hp.host_port, pod.ip, hp.pod_port),
+            format!(
+                "{} . {} : {} . {}",
+                hp.proto.as_str(),
+                hp.host_port,
+                pod.ip,
+                hp.pod_port
+            ),
             "hostports",
         ),
     }
@@ -123,10 +140,17 @@ pub fn render_elements(out: &mut String, verb: &str, pod: &PodEntry) {
     let t = TABLE;
     let (v, m, ip) = (&pod.host_veth, mac(&pod.mac), pod.ip);
     let _ = writeln!(out, "{verb} element bridge {t} pod_ifnames {{ \"{v}\" }}");
-    let _ = writeln!(out, "{verb} element bridge {t} pod_ports {{ \"{v}\" . {m} . {ip} }}");
+    let _ = writeln!(
+        out,
+        "{verb} element bridge {t} pod_ports {{ \"{v}\" . {m} . {ip} }}"
+    );
     let _ = writeln!(out, "{verb} element ip {t} pods {{ {ip} }}");
     if pod.masquerade {
-        let _ = writeln!(out, "{verb} element ip {t} masq_src {{ {ip} : jump {} }}", masq_chain(&pod.network));
+        let _ = writeln!(
+            out,
+            "{verb} element ip {t} masq_src {{ {ip} : jump {} }}",
+            masq_chain(&pod.network)
+        );
     }
     for hp in &pod.host_ports {
         let (elem, map) = host_port_element(hp, pod);

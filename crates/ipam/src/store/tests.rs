@@ -1,7 +1,10 @@
 use super::*;
 
 fn subnet() -> (Ipv4Net, Ipv4Addr) {
-    ("10.244.1.0/29".parse().unwrap(), "10.244.1.1".parse().unwrap())
+    (
+        "10.244.1.0/29".parse().unwrap(),
+        "10.244.1.1".parse().unwrap(),
+    )
 }
 
 #[test]
@@ -14,7 +17,10 @@ fn allocate_is_idempotent_and_release_frees() {
     let (b, fresh) = s.allocate("n", net, gw, "c1", "eth0", "{}").unwrap();
     assert!(!fresh);
     assert_eq!(a.ip, b.ip);
-    assert_eq!(s.release("n", "c1", "eth0").unwrap().map(|a| a.ip), Some(a.ip));
+    assert_eq!(
+        s.release("n", "c1", "eth0").unwrap().map(|a| a.ip),
+        Some(a.ip)
+    );
     assert_eq!(s.release("n", "c1", "eth0").unwrap(), None);
     assert!(s.list("n").unwrap().is_empty());
 }
@@ -26,11 +32,15 @@ fn exhaustion_is_a_clean_transient_error() {
     let (net, gw) = subnet();
     // /29: 6 hosts, minus the gateway = 5.
     for i in 0..5 {
-        s.allocate("n", net, gw, &format!("c{i}"), "eth0", "{}").unwrap();
+        s.allocate("n", net, gw, &format!("c{i}"), "eth0", "{}")
+            .unwrap();
     }
     let e = s.allocate("n", net, gw, "c9", "eth0", "{}").unwrap_err();
     assert!(e.is_transient());
-    assert!(e.to_string().contains("no free address in 10.244.1.0/29"), "{e}");
+    assert!(
+        e.to_string().contains("no free address in 10.244.1.0/29"),
+        "{e}"
+    );
     assert_eq!(s.list("n").unwrap().len(), 5);
 }
 
@@ -50,9 +60,14 @@ fn gc_keeps_only_valid_attachments() {
     let mut s = Store::open(dir.path()).unwrap();
     let (net, gw) = subnet();
     for i in 0..4 {
-        s.allocate("n", net, gw, &format!("c{i}"), "eth0", "{}").unwrap();
+        s.allocate("n", net, gw, &format!("c{i}"), "eth0", "{}")
+            .unwrap();
     }
-    let keep: HashSet<_> = [("c1".to_string(), "eth0".to_string()), ("c3".into(), "eth0".into())].into();
+    let keep: HashSet<_> = [
+        ("c1".to_string(), "eth0".to_string()),
+        ("c3".into(), "eth0".into()),
+    ]
+    .into();
     let gone = s.release_all_except("n", &keep).unwrap();
     let mut gone: Vec<_> = gone.into_iter().map(|a| a.container_id).collect();
     gone.sort();
@@ -85,12 +100,20 @@ fn concurrent_processes_never_duplicate() {
             std::thread::spawn(move || {
                 let mut s = Store::open(&d).unwrap();
                 (0..10)
-                    .map(|i| s.allocate("n", net, gw, &format!("t{t}-{i}"), "eth0", "{}").unwrap().0.ip)
+                    .map(|i| {
+                        s.allocate("n", net, gw, &format!("t{t}-{i}"), "eth0", "{}")
+                            .unwrap()
+                            .0
+                            .ip
+                    })
                     .collect::<Vec<_>>()
             })
         })
         .collect();
-    let all: Vec<Ipv4Addr> = handles.into_iter().flat_map(|h| h.join().unwrap()).collect();
+    let all: Vec<Ipv4Addr> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
     let distinct: HashSet<_> = all.iter().collect();
     assert_eq!(all.len(), 160);
     assert_eq!(distinct.len(), 160);

@@ -10,8 +10,18 @@ fn pod() -> PodEntry {
         masquerade: true,
         cluster_cidr: "10.244.0.0/16".parse().unwrap(),
         host_ports: vec![
-            HostPort { proto: L4::Tcp, host_ip: None, host_port: 18080, pod_port: 8080 },
-            HostPort { proto: L4::Udp, host_ip: Some("198.18.0.1".parse().unwrap()), host_port: 53, pod_port: 5353 },
+            HostPort {
+                proto: L4::Tcp,
+                host_ip: None,
+                host_port: 18080,
+                pod_port: 8080,
+            },
+            HostPort {
+                proto: L4::Udp,
+                host_ip: Some("198.18.0.1".parse().unwrap()),
+                host_port: 53,
+                pod_port: 5353,
+            },
         ],
     }
 }
@@ -36,7 +46,9 @@ add element ip podnet hostports_ip {{ 198.18.0.1 . udp . 53 : 10.244.1.2 . 5353 
 fn full_add_contains_base_and_network_chain() {
     let got = render_add(&pod(), true);
     assert!(got.starts_with("add table bridge podnet\n"));
-    assert!(got.contains("add rule ip podnet hostports dnat ip to meta l4proto . th dport map @hostports"));
+    assert!(got.contains(
+        "add rule ip podnet hostports dnat ip to meta l4proto . th dport map @hostports"
+    ));
     assert!(got.contains("fib daddr type local jump hostports"));
     assert!(got.contains(&format!(
         "add rule ip podnet {} ip daddr != 10.244.0.0/16 ip daddr != 224.0.0.0/4 masquerade",
@@ -49,7 +61,10 @@ fn full_add_contains_base_and_network_chain() {
 fn delete_adds_then_deletes_each_element() {
     let got = render_delete(&pod());
     let adds = got.lines().filter(|l| l.starts_with("add element")).count();
-    let dels = got.lines().filter(|l| l.starts_with("delete element")).count();
+    let dels = got
+        .lines()
+        .filter(|l| l.starts_with("delete element"))
+        .count();
     assert_eq!(adds, 6);
     assert_eq!(dels, 6);
     assert!(!got.contains("add rule"), "DEL must not touch rules");

@@ -1,0 +1,81 @@
+use super::*;
+
+fn conf(json: &str) -> NetConf {
+    NetConf::parse(json.as_bytes()).unwrap()
+}
+
+fn att() -> Attachment {
+    Attachment {
+        container_id: "c1".into(),
+        ifname: "eth0".into(),
+        netns: Some("/run/netns/p".into()),
+    }
+}
+
+const CONF: &str = r#"{"cniVersion":"1.1.0","name":"podnet","type":"podnet","clusterCIDR":"10.244.0.0/16",
+  "ipam":{"subnet":"10.244.1.0/24"},
+  "runtimeConfig":{"portMappings":[{"hostPort":18080,"containerPort":8080,"protocol":"tcp"}]}}"#;
+
+#[test]
+fn params_default_gateway_and_mtu() {
+    let p = resolve_params(&conf(CONF), None).unwrap();
+    assert_eq!(p.gateway, Ipv4Addr::new(10, 244, 1, 1));
+    assert_eq!(p.mtu, DEFAULT_MTU);
+    assert_eq!(p.cluster_cidr.to_string(), "10.244.0.0/16");
+}
+
+#[test]
+fn params_from_node_facts() {
+    let c = conf(r#"{"cniVersion":"1.1.0","name":"podnet","type":"podnet","ipam":{}}"#);
+    let facts = ParsedFacts {
+        subnet: "10.244.7.0/24".parse().unwrap(),
+        gateway: None,
+        mtu: Some(1450),
+        cluster_cidr: Some("10.244.0.0/16".parse().unwrap()),
+    };
+    let p = resolve_params(&c, Some(&facts)).unwrap();
+    assert_eq!(
+        (p.subnet.to_string(), p.mtu),
+        ("10.244.7.0/24".to_string(), 1450)
+    );
+    assert!(resolve_params(&c, None).is_err());
+}
+
+#[test]
+fn plan_is_complete_and_deterministic() {
+    let c = conf(CONF);
+    let p = resolve_params(&c, None).unwrap();
+    let plan = plan_add(&c, &att(), &p, Ipv4Addr::new(10, 244, 1, 5), &[]);
+    assert_eq!(plan.bridge.gateway.to_string(), "10.244.1.1/24");
+    assert_eq!(plan.container.address.to_string(), "10.244.1.5/24");
+    assert_eq!(
+        plan.container.routes,
+        vec![(Ipv4Net::default(), Ipv4Addr::new(10, 244, 1, 1))]
+    );
+    assert_eq!(plan.veth.container_mac, [0x0a, 0x58, 10, 244, 1, 5]);
+    assert_eq!(plan.pod.host_ports.len(), 1);
+    assert_eq!(
+        plan,
+        plan_add(&c, &att(), &p, Ipv4Addr::new(10, 244, 1, 5), &[])
+    );
+}
+
+#[test]
+fn result_appends_to_prev_result() {
+    let c = conf(
+        r#"{"cniVersion":"1.0.0","name":"podnet","type":"podnet","ipam":{"subnet":"10.244.1.0/24"},
+        "prevResult":{"cniVersion":"1.0.0","interfaces":[{"name":"other"}],"ips":[]}}"#,
+    );
+    let p = resolve_params(&c, None).unwrap();
+    let plan = plan_add(&c, &att(), &p, Ipv4Addr::new(10, 244, 1, 5), &[]);
+    let r = result_for(
+        &c,
+        &plan,
+        Path::new("/run/netns/p"),
+        [2, 0, 0, 0, 0, 1],
+        p.gateway,
+    )
+    .unwrap();
+    assert_eq!(r.interfaces.len(), 3);
+    assert_eq!(r.ips[0].interface, Some(2));
+}

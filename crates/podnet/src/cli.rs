@@ -1,0 +1,66 @@
+//! The command line (clap). Each subcommand is a thin call into a module.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "podnet",
+    version,
+    about = "Kubernetes-style container networking on the Linux kernel"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Build one node with two pods in private namespaces, through the CNI plugin, and show they
+    /// reach each other and the gateway; everything is removed afterwards.
+    Demo {
+        /// Keep the namespaces for inspection (remove later with `podnet demo --cleanup`).
+        #[arg(long)]
+        keep: bool,
+        /// Only remove what an earlier `--keep` left.
+        #[arg(long)]
+        cleanup: bool,
+    },
+    /// Benchmark CNI ADD/DEL latency against the reference bridge + host-local plugins.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCmd,
+    },
+    /// Tiny TCP/HTTP echo server used inside pods.
+    Serve {
+        /// Port to listen on (TCP; answers HTTP GET with the peer address).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCmd {
+    /// ADD and DEL latency: sequential and concurrent, podnet vs bridge+host-local.
+    Cni(crate::bench::BenchArgs),
+}
+
+/// Parses the command line and runs it.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Cmd::Demo { keep, cleanup } => crate::demo::run(keep, cleanup),
+        Cmd::Bench {
+            what: BenchCmd::Cni(args),
+        } => crate::bench::run(&args),
+        Cmd::Serve { port } => crate::serve::run(port),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("podnet: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
