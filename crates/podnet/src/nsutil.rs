@@ -115,7 +115,7 @@ impl CniCall {
         let mut cmd = match &self.node {
             Some(ns) => {
                 let mut c = Command::new("nsenter");
-                c.arg(format!("--net={}", ns.display())).arg(self.plugin);
+                c.arg(format!("--net={}", ns.display())).arg(&self.plugin);
                 c
             }
             None => Command::new(&self.plugin),
