@@ -110,3 +110,26 @@ fn join(paths: &[PathBuf]) -> String {
 pub fn exists(path: &Path) -> bool {
     path.is_file()
 }
+
+/// A delegate that answers from a script: the result of the next ADD, and a log of calls.
+#[derive(Debug, Default)]
+pub struct ScriptedDelegate {
+    pub add_result: Option<Value>,
+    pub calls: Vec<(String, &'static str)>,
+}
+
+impl IpamDelegate for ScriptedDelegate {
+    fn exec(
+        &mut self,
+        plugin: &str,
+        command: Command,
+        _cni_path: &[PathBuf],
+        _stdin: &[u8],
+    ) -> Result<Option<Value>, PluginError> {
+        self.calls.push((plugin.to_string(), command.as_str()));
+        Ok(match command {
+            Command::Add => self.add_result.clone(),
+            _ => None,
+        })
+    }
+}

@@ -81,3 +81,45 @@ impl Effects for KernelEffects {
         }
     }
 }
+
+/// The recording bundle: recording netlink and nftables, a scripted delegate, files from a map.
+/// Used by tier-2 tests and usable as a dry run.
+#[derive(Default)]
+pub struct RecordingEffects {
+    pub net: podnet_netlink::RecordingNetOps,
+    pub nft: podnet_nft::RecordingNft,
+    pub delegate: crate::delegate::ScriptedDelegate,
+    pub files: std::collections::HashMap<std::path::PathBuf, Vec<u8>>,
+    pub boot_id: Option<String>,
+    /// Steps reached, in order.
+    pub steps: Vec<String>,
+}
+
+impl Effects for RecordingEffects {
+    fn net(&mut self) -> Result<&mut dyn NetOps, PluginError> {
+        Ok(&mut self.net)
+    }
+
+    fn nft(&mut self) -> &mut dyn Nft {
+        &mut self.nft
+    }
+
+    fn delegate(&mut self) -> &mut dyn IpamDelegate {
+        &mut self.delegate
+    }
+
+    fn read_file(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        self.files
+            .get(path)
+            .cloned()
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+    }
+
+    fn boot_id(&self) -> Option<String> {
+        self.boot_id.clone()
+    }
+
+    fn step(&mut self, name: &str) {
+        self.steps.push(name.to_string());
+    }
+}

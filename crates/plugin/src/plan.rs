@@ -50,12 +50,14 @@ pub fn resolve_params(conf: &NetConf, facts: Option<&ParsedFacts>) -> Result<Net
                 ));
             }
         },
-        IpamConf::Delegated { plugin } => return Err(CniError::new(
-            ErrorCode::InvalidConfig,
-            format!(
+        IpamConf::Delegated { plugin } => {
+            return Err(CniError::new(
+                ErrorCode::InvalidConfig,
+                format!(
                 "ipam.type {plugin:?}: addresses come from the delegate, not from node parameters"
             ),
-        )),
+            ))
+        }
     };
     let gateway = gateway.unwrap_or_else(|| first_host(subnet));
     let cluster_cidr = conf
