@@ -13,6 +13,7 @@ PACKAGES=(
   iputils-ping        # ping inside namespaces
   curl                # HTTP checks from node namespaces
   conntrack
+  iptables            # the reference portmap plugin programs iptables
 )
 
 missing=()

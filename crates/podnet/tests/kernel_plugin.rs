@@ -1,0 +1,140 @@
+//! Tier 3: the real plugin binary against the real kernel, inside private namespaces.
+
+mod common;
+
+use common::{has_link, Node, PLUGIN};
+use serde_json::{json, Value};
+
+fn ip_of(result: &Value) -> String {
+    result["ips"][0]["address"].as_str().unwrap().split('/').next().unwrap().to_string()
+}
+
+#[test]
+fn add_check_del_on_the_kernel() {
+    let node = Node::new("acd");
+    let pod = node.pod("a");
+    let conf = node.conf("");
+    let (code, r) = node.cni("ADD", "c1", &pod, &conf);
+    assert_eq!(code, 0, "{r}");
+    let ip = ip_of(&r);
+    assert_eq!(ip, "10.244.1.2");
+
+    // The pod side: address, default route, lo up, accept_ra=0, derived MAC.
+    let addr = node.ns.run(&["nsenter", &format!("--net={pod}"), "ip", "-j", "addr", "show", "eth0"]).unwrap();
+    assert!(addr.contains("\"local\":\"10.244.1.2\""), "{addr}");
+    assert!(addr.contains("0a:58:0a:f4:01:02"), "{addr}");
+    let route = node.ns.run(&["nsenter", &format!("--net={pod}"), "ip", "route", "show", "default"]).unwrap();
+    assert!(route.contains("via 10.244.1.1 dev eth0"), "{route}");
+    let ra = node.ns.run(&["nsenter", &format!("--net={pod}"), "cat", "/proc/sys/net/ipv6/conf/eth0/accept_ra"]).unwrap();
+    assert_eq!(ra.trim(), "0");
+    let lo = node.ns.run(&["nsenter", &format!("--net={pod}"), "ip", "-br", "link", "show", "lo"]).unwrap();
+    assert!(lo.contains("UNKNOWN") || lo.contains("UP"), "{lo}");
+    // The node side: forwarding on in the node namespace, bridge with the gateway.
+    assert_eq!(node.ns.run(&["cat", "/proc/sys/net/ipv4/ip_forward"]).unwrap().trim(), "1");
+    let br = node.ns.run(&["ip", "-br", "addr", "show", "podnet0"]).unwrap();
+    assert!(br.contains("10.244.1.1/24"), "{br}");
+    node.ns.run(&["ping", "-c1", "-W2", &ip]).expect("node reaches the pod");
+
+    // CHECK passes, and fails once the pod's address is gone.
+    let with_prev = node.conf(&format!(r#","prevResult":{r}"#));
+    assert_eq!(node.cni("CHECK", "c1", &pod, &with_prev).0, 0);
+    node.ns.run(&["nsenter", &format!("--net={pod}"), "ip", "addr", "del", "10.244.1.2/24", "dev", "eth0"]).unwrap();
+    let (code, e) = node.cni("CHECK", "c1", &pod, &with_prev);
+    assert_eq!((code, e["code"].as_u64()), (1, Some(101)), "{e}");
+
+    assert_eq!(node.cni("STATUS", "", "", &node.conf("")).0, 0);
+    assert_eq!(node.cni("DEL", "c1", &pod, &conf).0, 0);
+    assert!(!has_link(&pod, "eth0"));
+    node.assert_clean("after DEL");
+    // DEL is idempotent, also without a netns.
+    assert_eq!(node.cni("DEL", "c1", &pod, &conf).0, 0);
+    assert_eq!(node.cni("DEL", "c1", "", &conf).0, 0);
+}
+
+#[test]
+fn hostport_dnat_antispoofing_and_gc() {
+    let node = Node::new("hp");
+    let (a, b) = (node.pod("a"), node.pod("b"));
+    let conf_a = node.conf(r#","runtimeConfig":{"portMappings":[{"hostPort":18080,"containerPort":8080,"protocol":"tcp"}]}"#);
+    let (ca, ra) = node.cni("ADD", "ca", &a, &conf_a);
+    let (cb, rb) = node.cni("ADD", "cb", &b, &node.conf(""));
+    assert_eq!((ca, cb), (0, 0), "{ra} {rb}");
+    let (ip_a, ip_b) = (ip_of(&ra), ip_of(&rb));
+
+    let mut serve = node.pod_guard_cmd("a", &[PLUGIN, "serve", "--port", "8080"]).spawn().unwrap();
+    let mut body = String::new();
+    for _ in 0..30 {
+        // From the node to its own (local) gateway address: DNAT to pod a.
+        if let Ok(out) = node.ns.run(&["curl", "-s", "--max-time", "2", "http://10.244.1.1:18080/"]) {
+            body = out;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    serve.kill().ok();
+    serve.wait().ok();
+    assert!(body.contains("podnet serve"), "hostPort 18080 did not reach pod a: {body:?}");
+
+    // Anti-spoofing: pod b may use its own address, not another one.
+    let nsb = format!("--net={b}");
+    node.ns.run(&["nsenter", &nsb, "ping", "-c1", "-W2", &ip_a]).expect("b reaches a from its own address");
+    node.ns.run(&["nsenter", &nsb, "ip", "addr", "add", "10.244.1.77/24", "dev", "eth0"]).unwrap();
+    let spoofed = node.ns.run(&["nsenter", &nsb, "ping", "-c1", "-W1", "-I", "10.244.1.77", &ip_a]);
+    assert!(spoofed.is_err(), "a spoofed source address got through");
+    node.ns.run(&["nsenter", &nsb, "ip", "addr", "del", "10.244.1.77/24", "dev", "eth0"]).unwrap();
+    node.ns.run(&["nsenter", &nsb, "ip", "link", "set", "eth0", "address", "0a:58:0a:f4:01:63"]).unwrap();
+    node.ns.run(&["nsenter", &nsb, "ip", "neigh", "flush", "all"]).unwrap();
+    let spoofed_mac = node.ns.run(&["nsenter", &nsb, "ping", "-c1", "-W1", &ip_a]);
+    assert!(spoofed_mac.is_err(), "a spoofed MAC got through");
+    let dropped = node.ns.run(&["nft", "list", "chain", "bridge", "podnet", "antispoof"]).unwrap();
+    assert!(!dropped.contains("packets 0 "), "drops are counted: {dropped}");
+    let _ = ip_b;
+
+    // GC with only pod a valid removes pod b completely.
+    let gc = node.conf(r#","cni.dev/valid-attachments":[{"containerID":"ca","ifname":"eth0"}]"#);
+    assert_eq!(node.cni("GC", "", "", &gc).0, 0);
+    let left: Vec<_> = node.allocations().into_iter().map(|a| a.container_id).collect();
+    assert_eq!(left, vec!["ca"]);
+    assert!(!has_link(&b, "eth0"));
+    assert_eq!(node.cni("DEL", "ca", &a, &conf_a).0, 0);
+    node.assert_clean("after GC and DEL");
+}
+
+/// podnet followed by the reference tuning, portmap and bandwidth plugins, as a conflist runs them.
+#[test]
+fn chained_with_reference_plugins() {
+    let node = Node::new("chain");
+    let pod = node.pod("a");
+    let conf = node.conf("").replace("\"1.1.0\"", "\"1.0.0\"");
+    let (code, r1) = node.cni("ADD", "c1", &pod, &conf);
+    assert_eq!(code, 0, "{r1}");
+    let plugins = [
+        json!({"type": "tuning", "sysctl": {"net.core.somaxconn": "512"}}),
+        json!({"type": "portmap", "capabilities": {"portMappings": true},
+               "runtimeConfig": {"portMappings": [{"hostPort": 18081, "containerPort": 8080, "protocol": "tcp"}]}}),
+        json!({"type": "bandwidth", "ingressRate": 100_000_000, "ingressBurst": 1_000_000}),
+    ];
+    let mut prev = r1.clone();
+    let mut confs = Vec::new();
+    for p in &plugins {
+        let mut c = p.clone();
+        c["cniVersion"] = json!("1.0.0");
+        c["name"] = json!("podnet");
+        c["prevResult"] = prev.clone();
+        let bin = std::path::PathBuf::from(format!("/usr/lib/cni/{}", p["type"].as_str().unwrap()));
+        let (code, out) = node.cni_other(&bin, "ADD", "c1", &pod, &c.to_string());
+        assert_eq!(code, 0, "{} rejected podnet's result: {out}", p["type"]);
+        assert_eq!(out["ips"], r1["ips"], "{} changed the IPs", p["type"]);
+        confs.push(c);
+        prev = out;
+    }
+    let somaxconn = node.ns.run(&["nsenter", &format!("--net={pod}"), "cat", "/proc/sys/net/core/somaxconn"]).unwrap();
+    assert_eq!(somaxconn.trim(), "512");
+    for c in confs.iter().rev() {
+        let bin = std::path::PathBuf::from(format!("/usr/lib/cni/{}", c["type"].as_str().unwrap()));
+        let (code, out) = node.cni_other(&bin, "DEL", "c1", &pod, &c.to_string());
+        assert_eq!(code, 0, "{} DEL: {out}", c["type"]);
+    }
+    assert_eq!(node.cni("DEL", "c1", &pod, &conf).0, 0);
+    node.assert_clean("after chained DEL");
+}
