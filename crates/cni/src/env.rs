@@ -119,6 +119,13 @@ impl Env {
             )));
         }
 
+        // Only the variables the command uses are validated: libcni sends VERSION with
+        // placeholder values such as CNI_NETNS=dummy.
+        let (container_id, ifname, netns) = if needs_attachment {
+            (container_id, ifname, netns)
+        } else {
+            (None, None, None)
+        };
         if let Some(id) = &container_id {
             if let Err(why) = check_container_id(id) {
                 problems.push(format!("CNI_CONTAINERID {id:?} {why}"));
@@ -134,7 +141,12 @@ impl Env {
                 problems.push(format!("CNI_NETNS {ns:?} is not an absolute path"));
             }
         }
-        let args = match parse_cni_args(&lookup("CNI_ARGS").unwrap_or_default()) {
+        let raw_args = if command == Command::Version {
+            None
+        } else {
+            lookup("CNI_ARGS")
+        };
+        let args = match parse_cni_args(&raw_args.unwrap_or_default()) {
             Ok(a) => a,
             Err(why) => {
                 problems.push(format!("CNI_ARGS {why}"));

@@ -227,6 +227,28 @@ impl Store {
         list_in(&self.conn, &self.path, network)
     }
 
+    /// Every allocation of every network (audits).
+    pub fn list_all(&self) -> Result<Vec<Allocation>, StoreError> {
+        let sql = |source| StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        };
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT network FROM allocations ORDER BY network")
+            .map_err(sql)?;
+        let networks: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .map_err(sql)?
+            .collect::<Result<_, _>>()
+            .map_err(sql)?;
+        let mut out = Vec::new();
+        for n in networks {
+            out.extend(self.list(&n)?);
+        }
+        Ok(out)
+    }
+
     /// Releases one attachment's address; `None` when there was none (DEL is idempotent).
     pub fn release(
         &mut self,

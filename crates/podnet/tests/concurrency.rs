@@ -9,7 +9,10 @@ use std::sync::{Arc, Mutex};
 use common::Node;
 
 fn ip_of(v: &serde_json::Value) -> String {
-    v["ips"][0]["address"].as_str().unwrap_or_default().to_string()
+    v["ips"][0]["address"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 #[test]
@@ -26,11 +29,19 @@ fn hundred_concurrent_adds_then_dels() {
                 std::thread::spawn(move || node.cni(cmd, &format!("c{i}"), &pod, &conf))
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect::<Vec<_>>()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .collect::<Vec<_>>()
     };
     let adds = run_all("ADD");
     let failed: Vec<_> = adds.iter().filter(|(c, _)| *c != 0).collect();
-    assert!(failed.is_empty(), "{} ADDs failed, e.g. {:?}", failed.len(), failed.first());
+    assert!(
+        failed.is_empty(),
+        "{} ADDs failed, e.g. {:?}",
+        failed.len(),
+        failed.first()
+    );
     let ips: HashSet<String> = adds.iter().map(|(_, v)| ip_of(v)).collect();
     assert_eq!(ips.len(), 100, "duplicate addresses handed out");
     assert_eq!(node.allocations().len(), 100);
@@ -55,7 +66,13 @@ fn storm_of_mixed_add_del_never_duplicates() {
         .into_iter()
         .enumerate()
         .map(|(w, pod)| {
-            let (node, conf, held, dups, errors) = (node.clone(), conf.clone(), held.clone(), dups.clone(), errors.clone());
+            let (node, conf, held, dups, errors) = (
+                node.clone(),
+                conf.clone(),
+                held.clone(),
+                dups.clone(),
+                errors.clone(),
+            );
             std::thread::spawn(move || {
                 for r in 0..ROUNDS {
                     let cid = format!("w{w}r{r}");
@@ -66,7 +83,9 @@ fn storm_of_mixed_add_del_never_duplicates() {
                     }
                     let ip = ip_of(&v);
                     if let Some(other) = held.lock().unwrap().insert(ip.clone(), w) {
-                        dups.lock().unwrap().push(format!("{ip} held by worker {other} and {w}"));
+                        dups.lock()
+                            .unwrap()
+                            .push(format!("{ip} held by worker {other} and {w}"));
                     }
                     // Release our claim before DEL starts: the address may be reused once DEL ends.
                     held.lock().unwrap().remove(&ip);
@@ -81,7 +100,15 @@ fn storm_of_mixed_add_del_never_duplicates() {
     for h in handles {
         h.join().unwrap();
     }
-    assert_eq!(*dups.lock().unwrap(), Vec::<String>::new(), "duplicate addresses");
-    assert_eq!(*errors.lock().unwrap(), Vec::<String>::new(), "failed operations");
+    assert_eq!(
+        *dups.lock().unwrap(),
+        Vec::<String>::new(),
+        "duplicate addresses"
+    );
+    assert_eq!(
+        *errors.lock().unwrap(),
+        Vec::<String>::new(),
+        "failed operations"
+    );
     node.assert_clean("after the storm");
 }

@@ -6,7 +6,13 @@ use common::{has_link, Node, PLUGIN};
 use serde_json::{json, Value};
 
 fn ip_of(result: &Value) -> String {
-    result["ips"][0]["address"].as_str().unwrap().split('/').next().unwrap().to_string()
+    result["ips"][0]["address"]
+        .as_str()
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 #[test]
@@ -20,25 +26,87 @@ fn add_check_del_on_the_kernel() {
     assert_eq!(ip, "10.244.1.2");
 
     // The pod side: address, default route, lo up, accept_ra=0, derived MAC.
-    let addr = node.ns.run(&["nsenter", &format!("--net={pod}"), "ip", "-j", "addr", "show", "eth0"]).unwrap();
+    let addr = node
+        .ns
+        .run(&[
+            "nsenter",
+            &format!("--net={pod}"),
+            "ip",
+            "-j",
+            "addr",
+            "show",
+            "eth0",
+        ])
+        .unwrap();
     assert!(addr.contains("\"local\":\"10.244.1.2\""), "{addr}");
     assert!(addr.contains("0a:58:0a:f4:01:02"), "{addr}");
-    let route = node.ns.run(&["nsenter", &format!("--net={pod}"), "ip", "route", "show", "default"]).unwrap();
+    let route = node
+        .ns
+        .run(&[
+            "nsenter",
+            &format!("--net={pod}"),
+            "ip",
+            "route",
+            "show",
+            "default",
+        ])
+        .unwrap();
     assert!(route.contains("via 10.244.1.1 dev eth0"), "{route}");
-    let ra = node.ns.run(&["nsenter", &format!("--net={pod}"), "cat", "/proc/sys/net/ipv6/conf/eth0/accept_ra"]).unwrap();
+    let ra = node
+        .ns
+        .run(&[
+            "nsenter",
+            &format!("--net={pod}"),
+            "cat",
+            "/proc/sys/net/ipv6/conf/eth0/accept_ra",
+        ])
+        .unwrap();
     assert_eq!(ra.trim(), "0");
-    let lo = node.ns.run(&["nsenter", &format!("--net={pod}"), "ip", "-br", "link", "show", "lo"]).unwrap();
+    let lo = node
+        .ns
+        .run(&[
+            "nsenter",
+            &format!("--net={pod}"),
+            "ip",
+            "-br",
+            "link",
+            "show",
+            "lo",
+        ])
+        .unwrap();
     assert!(lo.contains("UNKNOWN") || lo.contains("UP"), "{lo}");
     // The node side: forwarding on in the node namespace, bridge with the gateway.
-    assert_eq!(node.ns.run(&["cat", "/proc/sys/net/ipv4/ip_forward"]).unwrap().trim(), "1");
-    let br = node.ns.run(&["ip", "-br", "addr", "show", "podnet0"]).unwrap();
+    assert_eq!(
+        node.ns
+            .run(&["cat", "/proc/sys/net/ipv4/ip_forward"])
+            .unwrap()
+            .trim(),
+        "1"
+    );
+    let br = node
+        .ns
+        .run(&["ip", "-br", "addr", "show", "podnet0"])
+        .unwrap();
     assert!(br.contains("10.244.1.1/24"), "{br}");
-    node.ns.run(&["ping", "-c1", "-W2", &ip]).expect("node reaches the pod");
+    node.ns
+        .run(&["ping", "-c1", "-W2", &ip])
+        .expect("node reaches the pod");
 
     // CHECK passes, and fails once the pod's address is gone.
     let with_prev = node.conf(&format!(r#","prevResult":{r}"#));
     assert_eq!(node.cni("CHECK", "c1", &pod, &with_prev).0, 0);
-    node.ns.run(&["nsenter", &format!("--net={pod}"), "ip", "addr", "del", "10.244.1.2/24", "dev", "eth0"]).unwrap();
+    node.ns
+        .run(&[
+            "nsenter",
+            &format!("--net={pod}"),
+            "ip",
+            "addr",
+            "del",
+            "10.244.1.2/24",
+            "dev",
+            "eth0",
+        ])
+        .unwrap();
     let (code, e) = node.cni("CHECK", "c1", &pod, &with_prev);
     assert_eq!((code, e["code"].as_u64()), (1, Some(101)), "{e}");
 
@@ -61,11 +129,17 @@ fn hostport_dnat_antispoofing_and_gc() {
     assert_eq!((ca, cb), (0, 0), "{ra} {rb}");
     let (ip_a, ip_b) = (ip_of(&ra), ip_of(&rb));
 
-    let mut serve = node.pod_guard_cmd("a", &[PLUGIN, "serve", "--port", "8080"]).spawn().unwrap();
+    let mut serve = node
+        .pod_guard_cmd("a", &[PLUGIN, "serve", "--port", "8080"])
+        .spawn()
+        .unwrap();
     let mut body = String::new();
     for _ in 0..30 {
         // From the node to its own (local) gateway address: DNAT to pod a.
-        if let Ok(out) = node.ns.run(&["curl", "-s", "--max-time", "2", "http://10.244.1.1:18080/"]) {
+        if let Ok(out) = node
+            .ns
+            .run(&["curl", "-s", "--max-time", "2", "http://10.244.1.1:18080/"])
+        {
             body = out;
             break;
         }
@@ -73,27 +147,86 @@ fn hostport_dnat_antispoofing_and_gc() {
     }
     serve.kill().ok();
     serve.wait().ok();
-    assert!(body.contains("podnet serve"), "hostPort 18080 did not reach pod a: {body:?}");
+    assert!(
+        body.contains("podnet serve"),
+        "hostPort 18080 did not reach pod a: {body:?}"
+    );
 
     // Anti-spoofing: pod b may use its own address, not another one.
     let nsb = format!("--net={b}");
-    node.ns.run(&["nsenter", &nsb, "ping", "-c1", "-W2", &ip_a]).expect("b reaches a from its own address");
-    node.ns.run(&["nsenter", &nsb, "ip", "addr", "add", "10.244.1.77/24", "dev", "eth0"]).unwrap();
-    let spoofed = node.ns.run(&["nsenter", &nsb, "ping", "-c1", "-W1", "-I", "10.244.1.77", &ip_a]);
+    node.ns
+        .run(&["nsenter", &nsb, "ping", "-c1", "-W2", &ip_a])
+        .expect("b reaches a from its own address");
+    node.ns
+        .run(&[
+            "nsenter",
+            &nsb,
+            "ip",
+            "addr",
+            "add",
+            "10.244.1.77/24",
+            "dev",
+            "eth0",
+        ])
+        .unwrap();
+    let spoofed = node.ns.run(&[
+        "nsenter",
+        &nsb,
+        "ping",
+        "-c1",
+        "-W1",
+        "-I",
+        "10.244.1.77",
+        &ip_a,
+    ]);
     assert!(spoofed.is_err(), "a spoofed source address got through");
-    node.ns.run(&["nsenter", &nsb, "ip", "addr", "del", "10.244.1.77/24", "dev", "eth0"]).unwrap();
-    node.ns.run(&["nsenter", &nsb, "ip", "link", "set", "eth0", "address", "0a:58:0a:f4:01:63"]).unwrap();
-    node.ns.run(&["nsenter", &nsb, "ip", "neigh", "flush", "all"]).unwrap();
+    node.ns
+        .run(&[
+            "nsenter",
+            &nsb,
+            "ip",
+            "addr",
+            "del",
+            "10.244.1.77/24",
+            "dev",
+            "eth0",
+        ])
+        .unwrap();
+    node.ns
+        .run(&[
+            "nsenter",
+            &nsb,
+            "ip",
+            "link",
+            "set",
+            "eth0",
+            "address",
+            "0a:58:0a:f4:01:63",
+        ])
+        .unwrap();
+    node.ns
+        .run(&["nsenter", &nsb, "ip", "neigh", "flush", "all"])
+        .unwrap();
     let spoofed_mac = node.ns.run(&["nsenter", &nsb, "ping", "-c1", "-W1", &ip_a]);
     assert!(spoofed_mac.is_err(), "a spoofed MAC got through");
-    let dropped = node.ns.run(&["nft", "list", "chain", "bridge", "podnet", "antispoof"]).unwrap();
-    assert!(!dropped.contains("packets 0 "), "drops are counted: {dropped}");
+    let dropped = node
+        .ns
+        .run(&["nft", "list", "chain", "bridge", "podnet", "antispoof"])
+        .unwrap();
+    assert!(
+        !dropped.contains("packets 0 "),
+        "drops are counted: {dropped}"
+    );
     let _ = ip_b;
 
     // GC with only pod a valid removes pod b completely.
     let gc = node.conf(r#","cni.dev/valid-attachments":[{"containerID":"ca","ifname":"eth0"}]"#);
     assert_eq!(node.cni("GC", "", "", &gc).0, 0);
-    let left: Vec<_> = node.allocations().into_iter().map(|a| a.container_id).collect();
+    let left: Vec<_> = node
+        .allocations()
+        .into_iter()
+        .map(|a| a.container_id)
+        .collect();
     assert_eq!(left, vec!["ca"]);
     assert!(!has_link(&b, "eth0"));
     assert_eq!(node.cni("DEL", "ca", &a, &conf_a).0, 0);
@@ -128,7 +261,15 @@ fn chained_with_reference_plugins() {
         confs.push(c);
         prev = out;
     }
-    let somaxconn = node.ns.run(&["nsenter", &format!("--net={pod}"), "cat", "/proc/sys/net/core/somaxconn"]).unwrap();
+    let somaxconn = node
+        .ns
+        .run(&[
+            "nsenter",
+            &format!("--net={pod}"),
+            "cat",
+            "/proc/sys/net/core/somaxconn",
+        ])
+        .unwrap();
     assert_eq!(somaxconn.trim(), "512");
     for c in confs.iter().rev() {
         let bin = std::path::PathBuf::from(format!("/usr/lib/cni/{}", c["type"].as_str().unwrap()));

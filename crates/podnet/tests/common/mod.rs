@@ -37,7 +37,12 @@ impl Node {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let prefix = format!("pnt{}-{tag}{n}", std::process::id());
         let ns = NetnsGuard::new(&format!("{prefix}-node")).expect("create node namespace");
-        Node { ns, dir: tempfile::tempdir().expect("tempdir"), prefix, pods: Mutex::new(Vec::new()) }
+        Node {
+            ns,
+            dir: tempfile::tempdir().expect("tempdir"),
+            prefix,
+            pods: Mutex::new(Vec::new()),
+        }
     }
 
     /// Creates a pod namespace; returns its path.
@@ -49,7 +54,9 @@ impl Node {
     }
 
     pub fn pod_guard_cmd(&self, name: &str, argv: &[&str]) -> std::process::Command {
-        let g = NetnsGuard { name: format!("{}-{name}", self.prefix) };
+        let g = NetnsGuard {
+            name: format!("{}-{name}", self.prefix),
+        };
         let c = g.command(argv);
         std::mem::forget(g);
         c
@@ -79,7 +86,10 @@ impl Node {
             container_id: cid.into(),
             netns: netns.into(),
             ifname: ifname.into(),
-            cni_path: format!("{}:/usr/lib/cni", Path::new(PLUGIN).parent().unwrap().display()),
+            cni_path: format!(
+                "{}:/usr/lib/cni",
+                Path::new(PLUGIN).parent().unwrap().display()
+            ),
             node: Some(self.ns.path()),
             extra_env: vec![],
         }
@@ -87,12 +97,22 @@ impl Node {
 
     /// Runs the plugin; returns (exit code, stdout as JSON or Null).
     pub fn cni(&self, cmd: &str, cid: &str, netns: &str, stdin: &str) -> (i32, Value) {
-        let out = self.call(cmd, cid, netns, "eth0").exec(stdin.as_bytes()).expect("run plugin");
+        let out = self
+            .call(cmd, cid, netns, "eth0")
+            .exec(stdin.as_bytes())
+            .expect("run plugin");
         parse(&out)
     }
 
     /// Runs another plugin binary (e.g. a reference plugin) the same way.
-    pub fn cni_other(&self, plugin: &Path, cmd: &str, cid: &str, netns: &str, stdin: &str) -> (i32, Value) {
+    pub fn cni_other(
+        &self,
+        plugin: &Path,
+        cmd: &str,
+        cid: &str,
+        netns: &str,
+        stdin: &str,
+    ) -> (i32, Value) {
         let mut call = self.call(cmd, cid, netns, "eth0");
         call.plugin = plugin.to_path_buf();
         parse(&call.exec(stdin.as_bytes()).expect("run plugin"))
@@ -102,7 +122,10 @@ impl Node {
         if !self.data_dir().exists() {
             return Vec::new();
         }
-        Store::open(&self.data_dir()).expect("open store").list("podnet").expect("list")
+        Store::open(&self.data_dir())
+            .expect("open store")
+            .list_all()
+            .expect("list")
     }
 
     /// podnet's host-side veths in the node namespace.
@@ -129,8 +152,17 @@ impl Node {
             ("ip", "hostports"),
             ("ip", "hostports_ip"),
         ] {
-            let kind = if set.starts_with("hostports") || set == "masq_src" { "map" } else { "set" };
-            let Ok(out) = self.ns.run(&["nft", "-j", "list", kind, family, "podnet", set]) else { continue };
+            let kind = if set.starts_with("hostports") || set == "masq_src" {
+                "map"
+            } else {
+                "set"
+            };
+            let Ok(out) = self
+                .ns
+                .run(&["nft", "-j", "list", kind, family, "podnet", set])
+            else {
+                continue;
+            };
             let v: Value = serde_json::from_str(&out).expect("nft -j");
             for item in v["nftables"].as_array().unwrap() {
                 if let Some(elems) = item[kind]["elem"].as_array() {
