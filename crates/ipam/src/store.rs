@@ -108,7 +108,10 @@ impl Store {
         self.conn.busy_timeout(BUSY_TIMEOUT)?;
         // Each plugin process is usually the last connection: without this, every exit would
         // checkpoint the WAL and fsync. SQLite's auto-checkpoint (every 1000 pages) still runs.
-        self.conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
+        self.conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+            true,
+        )?;
         let version: i64 = self
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))?;

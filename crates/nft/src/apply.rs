@@ -4,6 +4,10 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+use crate::model::PodEntry;
+use crate::render::{render_add, render_delete};
+use crate::wire::Change;
+
 /// A failed nft transaction; nothing it contained was applied.
 #[derive(Debug, thiserror::Error)]
 pub enum NftError {
@@ -14,12 +18,22 @@ pub enum NftError {
     },
     #[error("nft transaction failed: {stderr}")]
     Rejected { stderr: String },
+    #[error("{op}: {detail}")]
+    Netlink {
+        op: String,
+        errno: i32,
+        detail: String,
+    },
 }
 
 impl NftError {
     /// The transaction referred to a table, set, map or chain that does not exist.
     pub fn is_missing_object(&self) -> bool {
-        matches!(self, NftError::Rejected { stderr } if stderr.contains("No such file or directory"))
+        match self {
+            NftError::Rejected { stderr } => stderr.contains("No such file or directory"),
+            NftError::Netlink { errno, .. } => crate::kernel::is_enoent(*errno),
+            NftError::Spawn { .. } => false,
+        }
     }
 }
 
@@ -27,8 +41,19 @@ impl NftError {
 pub trait Nft {
     /// `nft -f SCRIPT`
     fn apply(&mut self, script: &str) -> Result<(), NftError>;
+    /// Adds a pod's elements, or removes them (idempotently), in one transaction.
+    /// `nft -f` of [`crate::render_elements`]'s script.
+    fn pod_elements(&mut self, change: Change, pod: &PodEntry) -> Result<(), NftError>;
     /// `nft list tables` — proves nftables is usable (STATUS).
     fn probe(&mut self) -> Result<(), NftError>;
+}
+
+/// The script equivalent of [`Nft::pod_elements`].
+pub fn elements_script(change: Change, pod: &PodEntry) -> String {
+    match change {
+        Change::Add => render_add(pod, false),
+        Change::Remove => render_delete(pod),
+    }
 }
 
 /// The real implementation: the `nft` binary.
@@ -81,6 +106,10 @@ impl Nft for NftCli {
         self.run(&["-f", "-"], Some(script))
     }
 
+    fn pod_elements(&mut self, change: Change, pod: &PodEntry) -> Result<(), NftError> {
+        self.apply(&elements_script(change, pod))
+    }
+
     fn probe(&mut self) -> Result<(), NftError> {
         self.run(&["list", "tables"], None)
     }
@@ -102,7 +131,7 @@ impl Nft for RecordingNft {
                 stderr: "injected failure".into(),
             });
         }
-        if script.starts_with("add element") && !self.base_present {
+        if script.contains("add element") && !script.contains("add table") && !self.base_present {
             return Err(NftError::Rejected {
                 stderr: "Error: No such file or directory".into(),
             });
@@ -112,6 +141,10 @@ impl Nft for RecordingNft {
         }
         self.scripts.push(script.to_string());
         Ok(())
+    }
+
+    fn pod_elements(&mut self, change: Change, pod: &PodEntry) -> Result<(), NftError> {
+        self.apply(&elements_script(change, pod))
     }
 
     fn probe(&mut self) -> Result<(), NftError> {

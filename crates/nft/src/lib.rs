@@ -9,9 +9,13 @@
 #![forbid(unsafe_code)]
 
 mod apply;
+mod kernel;
 mod model;
 mod render;
+pub mod wire;
 
-pub use apply::{Nft, NftCli, NftError, RecordingNft};
+pub use apply::{elements_script, Nft, NftCli, NftError, RecordingNft};
+pub use kernel::NftKernel;
 pub use model::{HostPort, PodEntry, L4};
 pub use render::{masq_chain, render_add, render_base, render_delete, render_elements, TABLE};
+pub use wire::Change;

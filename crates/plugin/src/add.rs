@@ -10,7 +10,7 @@ use podnet_cni::config::IpamConf;
 use podnet_cni::env::Attachment;
 use podnet_cni::{CniError, CniResult, Command, ErrorCode, NetConf};
 use podnet_ipam::Store;
-use podnet_nft::render_add;
+use podnet_nft::{render_add, Change};
 
 use crate::del::teardown;
 use crate::effects::Effects;
@@ -209,7 +209,7 @@ fn apply(fx: &mut dyn Effects, plan: &AddPlan, netns: &Path) -> Result<[u8; 6], 
     fx.step("after-attach");
     // Fast path: only this pod's elements. If the static ruleset is missing (first pod on the
     // node, or someone flushed it), send it along in the same transaction.
-    match fx.nft().apply(&render_add(&plan.pod, false)) {
+    match fx.nft().pod_elements(Change::Add, &plan.pod) {
         Ok(()) => {}
         Err(e) if e.is_missing_object() => fx.nft().apply(&render_add(&plan.pod, true))?,
         Err(e) => return Err(e.into()),

@@ -8,7 +8,7 @@ use podnet_cni::config::IpamConf;
 use podnet_cni::env::Attachment;
 use podnet_cni::{CniResult, Command, NetConf};
 use podnet_ipam::Store;
-use podnet_nft::render_delete;
+use podnet_nft::{render_delete, Change};
 
 use crate::effects::Effects;
 use crate::error::PluginError;
@@ -25,10 +25,14 @@ pub fn teardown(
 ) -> Vec<PluginError> {
     let mut errors = Vec::new();
     if let Some(ip) = ip {
-        if let Err(e) = fx
-            .nft()
-            .apply(&render_delete(&record.pod_entry(network, ip)))
-        {
+        // Fast path: one netlink batch. If a table, set or the network's chain is missing, the
+        // script form declares them first (add-then-delete), which always applies.
+        let pod = record.pod_entry(network, ip);
+        let result = match fx.nft().pod_elements(Change::Remove, &pod) {
+            Err(e) if e.is_missing_object() => fx.nft().apply(&render_delete(&pod)),
+            other => other,
+        };
+        if let Err(e) = result {
             errors.push(e.into());
         }
     }

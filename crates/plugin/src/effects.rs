@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use podnet_netlink::{KernelNetOps, NetOps};
-use podnet_nft::{Nft, NftCli};
+use podnet_nft::{Nft, NftKernel};
 
 use crate::delegate::{ExecDelegate, IpamDelegate};
 use crate::error::PluginError;
@@ -31,7 +31,7 @@ pub trait Effects {
 /// (environment variable `PODNET_TEST_KILL_AT`, used by the kill tests).
 pub struct KernelEffects {
     net: Option<KernelNetOps>,
-    nft: NftCli,
+    nft: NftKernel,
     delegate: ExecDelegate,
     kill_at: Option<String>,
 }
@@ -40,7 +40,7 @@ impl KernelEffects {
     pub fn new(kill_at: Option<String>) -> Self {
         KernelEffects {
             net: None,
-            nft: NftCli::default(),
+            nft: NftKernel::default(),
             delegate: ExecDelegate,
             kill_at,
         }

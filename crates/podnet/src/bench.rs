@@ -112,7 +112,11 @@ impl Setup {
     fn call(&self, plugin: Plugin, cmd: &str, i: usize) -> CniCall {
         let (bin, path) = match plugin {
             Plugin::Podnet => (self.podnet.clone(), self.cni_path.clone()),
-            Plugin::Reference => (PathBuf::from(self.cni_path.split(':').nth(1).unwrap_or("/usr/lib/cni")).join("bridge"), self.cni_path.clone()),
+            Plugin::Reference => (
+                PathBuf::from(self.cni_path.split(':').nth(1).unwrap_or("/usr/lib/cni"))
+                    .join("bridge"),
+                self.cni_path.clone(),
+            ),
         };
         CniCall {
             plugin: bin,
@@ -140,7 +144,10 @@ impl Setup {
         let out = call.exec(self.conf(plugin).as_bytes())?;
         let ms = t.elapsed().as_secs_f64() * 1e3;
         if !out.status.success() {
-            bail!("{plugin:?} {cmd} pod {i} failed: {}", String::from_utf8_lossy(&out.stdout));
+            bail!(
+                "{plugin:?} {cmd} pod {i} failed: {}",
+                String::from_utf8_lossy(&out.stdout)
+            );
         }
         Ok(ms)
     }
@@ -148,8 +155,16 @@ impl Setup {
     fn concurrent(&self, plugin: Plugin, cmd: &str, n: usize) -> Result<(Vec<f64>, f64)> {
         let t = Instant::now();
         let results: Vec<Result<f64>> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..n).map(|i| s.spawn(move || self.timed(plugin, cmd, i))).collect();
-            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("worker panicked")))).collect()
+            let handles: Vec<_> = (0..n)
+                .map(|i| s.spawn(move || self.timed(plugin, cmd, i)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(anyhow::anyhow!("worker panicked")))
+                })
+                .collect()
         });
         let wall = t.elapsed().as_secs_f64() * 1e3;
         Ok((results.into_iter().collect::<Result<Vec<_>>>()?, wall))
@@ -160,7 +175,10 @@ impl Setup {
 pub fn run(args: &BenchArgs) -> Result<()> {
     let podnet = std::env::current_exe().context("find the podnet binary")?;
     if !args.reference_dir.join("bridge").is_file() {
-        bail!("reference plugins not found in {} (install containernetworking-plugins)", args.reference_dir.display());
+        bail!(
+            "reference plugins not found in {} (install containernetworking-plugins)",
+            args.reference_dir.display()
+        );
     }
     let tag = format!("pnbench{}", std::process::id());
     let state = tempdir(&tag)?;
@@ -212,7 +230,11 @@ fn measure(setup: &Setup, args: &BenchArgs) -> Result<(Samples, Samples)> {
         setup.timed(plugin, "DEL", 0)?;
     }
     for round in 0..args.rounds {
-        let order = if round % 2 == 0 { [Plugin::Podnet, Plugin::Reference] } else { [Plugin::Reference, Plugin::Podnet] };
+        let order = if round % 2 == 0 {
+            [Plugin::Podnet, Plugin::Reference]
+        } else {
+            [Plugin::Reference, Plugin::Podnet]
+        };
         for plugin in order {
             let s = match plugin {
                 Plugin::Podnet => &mut podnet,
@@ -240,7 +262,12 @@ fn measure(setup: &Setup, args: &BenchArgs) -> Result<(Samples, Samples)> {
 }
 
 fn report(args: &BenchArgs, p: &Samples, r: &Samples) -> Result<()> {
-    let ratios: Vec<f64> = p.round_add_median.iter().zip(&r.round_add_median).map(|(a, b)| b / a).collect();
+    let ratios: Vec<f64> = p
+        .round_add_median
+        .iter()
+        .zip(&r.round_add_median)
+        .map(|(a, b)| b / a)
+        .collect();
     let rep = Report {
         command: format!(
             "podnet bench cni --pods {} --concurrent {} --rounds {}",
@@ -260,7 +287,10 @@ fn report(args: &BenchArgs, p: &Samples, r: &Samples) -> Result<()> {
     }
     let (a, b) = (&rep.podnet, &rep.reference);
     println!("{}", rep.command);
-    println!("{:<34} {:>12} {:>16}", "latency (ms)", "podnet", "bridge+host-local");
+    println!(
+        "{:<34} {:>12} {:>16}",
+        "latency (ms)", "podnet", "bridge+host-local"
+    );
     let rows = [
         ("sequential ADD p50", a.seq_add_p50_ms, b.seq_add_p50_ms),
         ("sequential ADD p99", a.seq_add_p99_ms, b.seq_add_p99_ms),
@@ -270,7 +300,11 @@ fn report(args: &BenchArgs, p: &Samples, r: &Samples) -> Result<()> {
         ("concurrent ADD p99", a.conc_add_p99_ms, b.conc_add_p99_ms),
         ("concurrent DEL p50", a.conc_del_p50_ms, b.conc_del_p50_ms),
         ("concurrent DEL p99", a.conc_del_p99_ms, b.conc_del_p99_ms),
-        ("concurrent ADD wall (median)", a.conc_add_wall_median_ms, b.conc_add_wall_median_ms),
+        (
+            "concurrent ADD wall (median)",
+            a.conc_add_wall_median_ms,
+            b.conc_add_wall_median_ms,
+        ),
     ];
     for (name, x, y) in rows {
         println!("{name:<34} {x:>12.2} {y:>16.2}");
