@@ -254,7 +254,12 @@ fn measure(setup: &Setup, args: &BenchArgs) -> Result<(Samples, Samples)> {
             s.conc_add_wall.push(wall);
             let (lat, _) = setup.concurrent(plugin, "DEL", args.concurrent)?;
             s.conc_del.extend(lat);
-            eprintln!("bench: round {} {plugin:?}: median ADD {:.2} ms, {} concurrent ADDs in {wall:.0} ms", round + 1, pct(&s.seq_add, 50.0), args.concurrent);
+            eprintln!(
+                "bench: round {} {plugin:?}: median ADD {:.2} ms, {} concurrent ADDs in {wall:.0} ms",
+                round + 1,
+                s.round_add_median.last().copied().unwrap_or(f64::NAN),
+                args.concurrent
+            );
         }
     }
     std::thread::sleep(Duration::from_millis(10));

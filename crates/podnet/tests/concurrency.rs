@@ -111,4 +111,12 @@ fn storm_of_mixed_add_del_never_duplicates() {
         "failed operations"
     );
     node.assert_clean("after the storm");
+    // 2,048 plugin processes later the store's WAL is still bounded (it slows every plugin start).
+    let wal = std::fs::metadata(node.data_dir().join("ipam.sqlite3-wal"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    assert!(
+        wal <= 2 * podnet_ipam::store::WAL_CHECKPOINT_BYTES,
+        "IPAM WAL grew to {wal} bytes"
+    );
 }

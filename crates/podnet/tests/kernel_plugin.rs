@@ -279,3 +279,83 @@ fn chained_with_reference_plugins() {
     assert_eq!(node.cni("DEL", "c1", &pod, &conf).0, 0);
     node.assert_clean("after chained DEL");
 }
+
+#[test]
+fn del_after_the_pod_namespace_is_gone() {
+    let node = Node::new("gone");
+    let conf = node.conf("");
+    let pod_ns = podnet::nsutil::NetnsGuard::new(&format!("{}-gone", node.prefix)).unwrap();
+    let pod = pod_ns.path().display().to_string();
+    assert_eq!(node.cni("ADD", "c1", &pod, &conf).0, 0);
+    drop(pod_ns); // the runtime removed the namespace before calling DEL
+    let (code, e) = node.cni("DEL", "c1", &pod, &conf);
+    assert_eq!(code, 0, "{e}");
+    node.assert_clean("after DEL with the netns gone");
+    // CHECK on a namespace that no longer exists is code 3.
+    let with_prev = node.conf(
+        r#","prevResult":{"interfaces":[{"name":"eth0","sandbox":"/run/netns/pn-none"}],"ips":[]}"#,
+    );
+    let (_, e) = node.cni("CHECK", "c1", "/run/netns/pn-none", &with_prev);
+    assert_eq!(e["code"], 3, "{e}");
+}
+
+/// Traffic to destinations outside clusterCIDR leaves masqueraded as the node; pod to pod does not.
+#[test]
+fn masquerade_to_the_outside_only() {
+    let node = Node::new("masq");
+    let inet = podnet::nsutil::NetnsGuard::new(&format!("{}-inet", node.prefix)).unwrap();
+    // node <-> "internet" link: 198.18.0.1 (node) / 198.18.0.2 (outside).
+    node.ns
+        .run(&[
+            "ip",
+            "link",
+            "add",
+            "up0",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "up1",
+            "netns",
+            &inet.path().display().to_string(),
+        ])
+        .unwrap();
+    node.ns
+        .run(&["ip", "addr", "add", "198.18.0.1/24", "dev", "up0"])
+        .unwrap();
+    node.ns.run(&["ip", "link", "set", "up0", "up"]).unwrap();
+    inet.run(&["ip", "addr", "add", "198.18.0.2/24", "dev", "up1"])
+        .unwrap();
+    inet.run(&["ip", "link", "set", "up1", "up"]).unwrap();
+    let pod = node.pod("a");
+    let (code, r) = node.cni("ADD", "c1", &pod, &node.conf(""));
+    assert_eq!(code, 0, "{r}");
+    let mut serve = inet
+        .command(&[PLUGIN, "serve", "--port", "8080"])
+        .spawn()
+        .unwrap();
+    let mut body = String::new();
+    for _ in 0..30 {
+        if let Ok(out) = node.ns.run(&[
+            "nsenter",
+            &format!("--net={pod}"),
+            "curl",
+            "-s",
+            "--max-time",
+            "2",
+            "http://198.18.0.2:8080/",
+        ]) {
+            body = out;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    serve.kill().ok();
+    serve.wait().ok();
+    assert!(
+        body.contains("hello 198.18.0.1:"),
+        "outside should see the node's address: {body:?}"
+    );
+    assert_eq!(node.cni("DEL", "c1", &pod, &node.conf("")).0, 0);
+    node.assert_clean("after masquerade test");
+}

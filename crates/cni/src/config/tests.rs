@@ -1,3 +1,5 @@
+//! Config decoding and validation cases.
+
 use super::*;
 
 fn parse(s: &str) -> Result<NetConf, CniError> {

@@ -1,3 +1,5 @@
+//! Store behaviour: idempotent allocation, exhaustion, GC, reboot reclaim, concurrent writers.
+
 use super::*;
 
 fn subnet() -> (Ipv4Net, Ipv4Addr) {

@@ -1,3 +1,5 @@
+//! Golden tests of the rendered nft scripts.
+
 use super::*;
 use crate::model::L4;
 

@@ -1,3 +1,5 @@
+//! Golden tests of the nf_tables netlink encoding.
+
 use super::*;
 use crate::model::L4;
 

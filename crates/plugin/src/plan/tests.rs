@@ -1,3 +1,5 @@
+//! Planning cases: parameters, the ADD plan, the result.
+
 use super::*;
 
 fn conf(json: &str) -> NetConf {
