@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
 leftover=$(ip netns list | awk '{print $1}' | grep -E '^(pnt|pnbench|pndemo)' || true)
 if [ -n "$leftover" ]; then

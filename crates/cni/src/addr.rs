@@ -87,6 +87,7 @@ pub fn is_special(ip: Ipv4Addr) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -16,6 +16,7 @@ pub fn parse_cni_args(s: &str) -> Result<Vec<(String, String)>, String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

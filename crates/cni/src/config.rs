@@ -396,4 +396,5 @@ fn validate_port_mapping(i: usize, pm: RawPortMapping) -> Result<PortMapping, Cn
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;

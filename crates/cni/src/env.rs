@@ -187,6 +187,7 @@ fn invalid(msg: impl Into<String>) -> CniError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use std::collections::HashMap;

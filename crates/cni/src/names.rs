@@ -60,6 +60,7 @@ pub fn check_plugin_type(t: &str) -> Result<(), NameProblem> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

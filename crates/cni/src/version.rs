@@ -73,6 +73,7 @@ pub fn version_result(requested: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -47,6 +47,7 @@ pub fn next_free(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -488,4 +488,5 @@ fn used_in(conn: &Connection, path: &Path, network: &str) -> Result<HashSet<Ipv4
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;

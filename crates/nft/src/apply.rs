@@ -120,6 +120,8 @@ impl Nft for NftCli {
 pub struct RecordingNft {
     pub scripts: Vec<String>,
     pub fail_next: bool,
+    /// `probe` fails (nftables unusable).
+    pub broken: bool,
     /// Whether the static ruleset has been "applied" (the fast path fails until it is).
     pub base_present: bool,
 }
@@ -148,6 +150,11 @@ impl Nft for RecordingNft {
     }
 
     fn probe(&mut self) -> Result<(), NftError> {
-        Ok(())
+        match self.broken {
+            true => Err(NftError::Rejected {
+                stderr: "injected: nftables unusable".into(),
+            }),
+            false => Ok(()),
+        }
     }
 }

@@ -183,4 +183,5 @@ pub fn render_delete(pod: &PodEntry) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;

@@ -72,7 +72,7 @@ struct SetElems {
 /// Appends `bytes` padded with zeros to a multiple of 4 (one register per field).
 fn reg(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(bytes);
-    while out.len() % 4 != 0 {
+    while !out.len().is_multiple_of(4) {
         out.push(0);
     }
 }
@@ -297,4 +297,5 @@ pub fn parse_acks(buf: &[u8]) -> Vec<(u32, i32)> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;

@@ -90,6 +90,7 @@ pub fn parse(bytes: &[u8]) -> Result<ParsedFacts, FactsError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

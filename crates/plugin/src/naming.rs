@@ -41,6 +41,7 @@ pub fn format_mac(m: &[u8; 6]) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -191,4 +191,5 @@ pub fn result_for(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;

@@ -1,5 +1,7 @@
 //! STATUS (CNI 1.1): ready means the IPAM store takes a write, nftables answers, and the node's
-//! subnet is known. Not ready is code 50.
+//! subnet is known. Not ready is code 50 when only new pods are affected (store, subnet), and 51
+//! when running pods are too (nftables unusable: their masquerade, hostPorts and anti-spoofing
+//! cannot be maintained).
 
 use podnet_cni::config::IpamConf;
 use podnet_cni::{CniError, Command, ErrorCode, NetConf};
@@ -16,9 +18,10 @@ pub fn status(
     conf: &NetConf,
 ) -> Result<(), PluginError> {
     let not_ready = |what: String| PluginError::Cni(CniError::new(ErrorCode::NotAvailable, what));
-    fx.nft()
-        .probe()
-        .map_err(|e| not_ready(format!("nftables is not usable: {e}")))?;
+    fx.nft().probe().map_err(|e| {
+        let msg = format!("nftables is not usable: {e}");
+        PluginError::Cni(CniError::new(ErrorCode::NotAvailableExisting, msg))
+    })?;
     match &conf.ipam {
         IpamConf::BuiltIn { data_dir, .. } => {
             let mut store = Store::open(data_dir)

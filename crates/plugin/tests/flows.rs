@@ -1,5 +1,6 @@
 //! Tier 2: whole plugin flows against the recording effects (recording netlink and nftables, a
 //! real SQLite store in a temp dir). No privileges needed.
+#![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
 
@@ -123,25 +124,35 @@ fn a_failure_at_each_kernel_step_leaves_nothing() {
 fn gc_removes_exactly_the_stale_attachments() {
     let mut f = Fixture::new();
     let conf = f.conf("");
-    for i in 0..6 {
-        let ns = if i % 2 == 0 { NS } else { "/run/netns/pod-b" };
-        let out = f.call("ADD", &format!("c{i}"), ns, &conf.replace("eth0", "eth0"));
-        // Two pods may not share one netns+ifname: use a distinct ifname per pod.
-        if out.exit_code != 0 {
-            assert!(out.stdout.contains("already exists"), "{}", out.stdout);
-        }
+    for i in 0..4 {
+        let ns = format!("/run/netns/pod-{i}");
+        f.fx.net.namespaces.insert(ns.clone());
+        let out = f.call("ADD", &format!("c{i}"), &ns, &conf);
+        assert_eq!(out.exit_code, 0, "{}", out.stdout);
     }
-    let live = f.allocations();
-    assert_eq!(live, 2, "one pod per namespace");
-    let gc = f.conf(r#","cni.dev/valid-attachments":[{"containerID":"c0","ifname":"eth0"}]"#);
+    // Half the attachments are stale: only c1 and c3 are still valid.
+    let gc = f.conf(
+        r#","cni.dev/valid-attachments":[{"containerID":"c1","ifname":"eth0"},{"containerID":"c3","ifname":"eth0"}]"#,
+    );
     let out = f.call("GC", "", "", &gc);
     assert_eq!(out.exit_code, 0, "{}", out.stdout);
     let left = Store::open(f.dir.path()).unwrap().list("podnet").unwrap();
+    let left: Vec<_> = left.iter().map(|a| a.container_id.as_str()).collect();
+    assert_eq!(left, vec!["c1", "c3"]);
+    let pods: Vec<_> =
+        f.fx.net
+            .container_links
+            .keys()
+            .map(|(ns, _)| ns.clone())
+            .collect();
+    assert_eq!(pods, vec!["/run/netns/pod-1", "/run/netns/pod-3"]);
     assert_eq!(
-        left.iter()
-            .map(|a| a.container_id.as_str())
-            .collect::<Vec<_>>(),
-        vec!["c0"]
+        f.fx.net
+            .links
+            .keys()
+            .filter(|l| l.starts_with("pn"))
+            .count(),
+        2
     );
 }
 
@@ -216,4 +227,20 @@ fn status_and_version() {
     );
     let old = conf.replace("1.1.0", "1.0.0");
     assert!(f.call("STATUS", "", "", &old).stdout.contains("\"code\":1"));
+    // nftables unusable: running pods are affected too (51).
+    f.fx.nft.broken = true;
+    assert!(f
+        .call("STATUS", "", "", &conf)
+        .stdout
+        .contains("\"code\":51"));
+    f.fx.nft.broken = false;
+    // The store unusable: new pods cannot be added (50).
+    let bad_store = conf.replace(
+        &f.dir.path().display().to_string(),
+        "/proc/podnet-cannot-exist",
+    );
+    assert!(f
+        .call("STATUS", "", "", &bad_store)
+        .stdout
+        .contains("\"code\":50"));
 }

@@ -1,5 +1,6 @@
 //! Bad inputs, table-driven: each case gets the exact CNI error code, a message, no panic, and
 //! leaves nothing behind (no allocation, no veth, no nft element, no interface in the pod).
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -1,5 +1,6 @@
 //! Many plugin processes at once on one node: 100 concurrent ADDs get 100 distinct addresses and
 //! 100 DELs leave nothing; a storm of mixed ADD/DEL from 64 workers never hands out a duplicate.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

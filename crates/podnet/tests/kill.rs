@@ -1,6 +1,7 @@
 //! The plugin SIGKILLed at every step boundary of ADD (it kills itself at the named step, so the
 //! kill lands exactly there): afterwards DEL, GC or a retried ADD followed by DEL leaves nothing,
 //! and a fresh ADD works every time.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

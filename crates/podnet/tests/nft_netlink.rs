@@ -1,5 +1,6 @@
 //! The netlink fast path writes exactly what the `nft -f` script writes: same ruleset listing
 //! after adding a pod's elements both ways, and back to empty sets after removal.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

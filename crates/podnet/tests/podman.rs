@@ -5,6 +5,7 @@
 //!
 //! podman's own state (storage with the vfs driver, run root, config) lives in a temp dir, so the
 //! machine's podman state is never touched.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

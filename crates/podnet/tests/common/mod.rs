@@ -1,6 +1,7 @@
 //! Shared fixture of the kernel tests: a private "node" namespace (the plugin always runs inside
 //! it, never in the host namespace), pod namespaces, an IPAM dir, and an auditor that checks
 //! nothing was left behind: no allocation, no podnet veth, no nftables element.
+#![allow(clippy::unwrap_used)]
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
