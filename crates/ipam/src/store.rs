@@ -170,13 +170,32 @@ impl Store {
         }
     }
 
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction (taking the write lock first, so concurrent
+    /// plugins queue instead of failing on upgrade), commits, and keeps the WAL bounded.
+    fn write<T>(
+        &mut self,
+        f: impl FnOnce(&Connection, &Path) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let path = self.path.clone();
+        let sql = sql_err(&path);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&sql)?;
+        let out = f(&tx, &path)?;
+        tx.commit().map_err(&sql)?;
+        self.maybe_checkpoint();
+        Ok(out)
+    }
+
     /// Path of the database file.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// Allocates an address for `(container_id, ifname)`, or returns the one it already has
-    /// (ADD is idempotent: a runtime retrying after a crash gets the same address).
+    /// (ADD is idempotent: a runtime retrying after a crash gets the same address). The bool is
+    /// true when the address is new.
     pub fn allocate(
         &mut self,
         network: &str,
@@ -186,67 +205,37 @@ impl Store {
         ifname: &str,
         data: &str,
     ) -> Result<(Allocation, bool), StoreError> {
-        let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sql)?;
-        if let Some(existing) = get_in(&tx, &path, network, container_id, ifname)? {
-            return Ok((existing, false));
-        }
-        let used = used_in(&tx, &path, network)?;
-        let last: Option<String> = tx
-            .query_row(
-                "SELECT last_ip FROM cursors WHERE network = ?1",
-                [network],
-                |r| r.get(0),
+        self.write(|tx, path| {
+            let sql = sql_err(path);
+            if let Some(existing) = get_in(tx, path, network, container_id, ifname)? {
+                return Ok((existing, false));
+            }
+            let used: HashSet<Ipv4Addr> = list_in(tx, path, network)?.into_iter().map(|a| a.ip).collect();
+            let last: Option<String> = tx
+                .query_row("SELECT last_ip FROM cursors WHERE network = ?1", [network], |r| r.get(0))
+                .optional()
+                .map_err(&sql)?;
+            let ip = next_free(subnet, gateway, &used, last.and_then(|s| s.parse().ok()))?;
+            tx.execute(
+                "INSERT INTO allocations (network, ip, container_id, ifname, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![network, ip.to_string(), container_id, ifname, data],
             )
-            .optional()
-            .map_err(sql)?;
-        let last = last.and_then(|s| s.parse().ok());
-        let ip = next_free(subnet, gateway, &used, last)?;
-        tx.execute(
-            "INSERT INTO allocations (network, ip, container_id, ifname, data) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![network, ip.to_string(), container_id, ifname, data],
-        )
-        .map_err(sql)?;
-        tx.execute(
-            "INSERT INTO cursors (network, last_ip) VALUES (?1, ?2)
-             ON CONFLICT(network) DO UPDATE SET last_ip = excluded.last_ip",
-            params![network, ip.to_string()],
-        )
-        .map_err(sql)?;
-        tx.commit().map_err(sql)?;
-        self.maybe_checkpoint();
-        let alloc = Allocation {
-            network: network.into(),
-            ip,
-            container_id: container_id.into(),
-            ifname: ifname.into(),
-            data: data.into(),
-        };
-        Ok((alloc, true))
-    }
-
-    /// Replaces the plugin data of an existing allocation.
-    pub fn update_data(
-        &mut self,
-        network: &str,
-        container_id: &str,
-        ifname: &str,
-        data: &str,
-    ) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "UPDATE allocations SET data = ?4 WHERE network = ?1 AND container_id = ?2 AND ifname = ?3",
-                params![network, container_id, ifname, data],
+            .map_err(&sql)?;
+            tx.execute(
+                "INSERT INTO cursors (network, last_ip) VALUES (?1, ?2)
+                 ON CONFLICT(network) DO UPDATE SET last_ip = excluded.last_ip",
+                params![network, ip.to_string()],
             )
-            .map(|_| ())
-            .map_err(|e| self.sql(e))
+            .map_err(&sql)?;
+            let alloc = Allocation {
+                network: network.into(),
+                ip,
+                container_id: container_id.into(),
+                ifname: ifname.into(),
+                data: data.into(),
+            };
+            Ok((alloc, true))
+        })
     }
 
     /// The allocation of one attachment, if any.
@@ -266,19 +255,16 @@ impl Store {
 
     /// Every allocation of every network (audits).
     pub fn list_all(&self) -> Result<Vec<Allocation>, StoreError> {
-        let sql = |source| StoreError::Sqlite {
-            path: self.path.clone(),
-            source,
-        };
+        let sql = sql_err(&self.path);
         let mut stmt = self
             .conn
             .prepare("SELECT DISTINCT network FROM allocations ORDER BY network")
-            .map_err(sql)?;
+            .map_err(&sql)?;
         let networks: Vec<String> = stmt
             .query_map([], |r| r.get(0))
-            .map_err(sql)?
+            .map_err(&sql)?
             .collect::<Result<_, _>>()
-            .map_err(sql)?;
+            .map_err(&sql)?;
         let mut out = Vec::new();
         for n in networks {
             out.extend(self.list(&n)?);
@@ -293,123 +279,69 @@ impl Store {
         container_id: &str,
         ifname: &str,
     ) -> Result<Option<Allocation>, StoreError> {
-        let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sql)?;
-        let found = get_in(&tx, &path, network, container_id, ifname)?;
-        if found.is_some() {
-            tx.execute(
-                "DELETE FROM allocations WHERE network = ?1 AND container_id = ?2 AND ifname = ?3",
-                params![network, container_id, ifname],
-            )
-            .map_err(sql)?;
-        }
-        tx.commit().map_err(sql)?;
-        self.maybe_checkpoint();
-        Ok(found)
-    }
-
-    /// GC: releases every allocation of `network` whose attachment is not in `keep`, in one
-    /// transaction, and returns what was released.
-    pub fn release_all_except(
-        &mut self,
-        network: &str,
-        keep: &HashSet<(String, String)>,
-    ) -> Result<Vec<Allocation>, StoreError> {
-        let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sql)?;
-        let stale: Vec<Allocation> = list_in(&tx, &path, network)?
-            .into_iter()
-            .filter(|a| !keep.contains(&(a.container_id.clone(), a.ifname.clone())))
-            .collect();
-        for a in &stale {
-            tx.execute(
-                "DELETE FROM allocations WHERE network = ?1 AND ip = ?2",
-                params![network, a.ip.to_string()],
-            )
-            .map_err(sql)?;
-        }
-        tx.commit().map_err(sql)?;
-        self.maybe_checkpoint();
-        Ok(stale)
+        self.write(|tx, path| {
+            let found = get_in(tx, path, network, container_id, ifname)?;
+            if found.is_some() {
+                tx.execute(
+                    "DELETE FROM allocations WHERE network = ?1 AND container_id = ?2 AND ifname = ?3",
+                    params![network, container_id, ifname],
+                )
+                .map_err(sql_err(path))?;
+            }
+            Ok(found)
+        })
     }
 
     /// Clears every allocation recorded under another boot: after a reboot no pod of the old boot
-    /// exists, so its addresses are free (the reference host-local store leaks them).
+    /// exists, so its addresses are free (the reference host-local store leaks them). Returns how
+    /// many were cleared. The common case (same boot) is one read, no write.
     pub fn reclaim_after_reboot(&mut self, boot_id: &str) -> Result<usize, StoreError> {
-        let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let known: Option<String> = self
-            .conn
-            .query_row("SELECT value FROM meta WHERE key = 'boot_id'", [], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(sql)?;
-        if known.as_deref() == Some(boot_id) {
+        if read_boot_id(&self.conn, &self.path)?.as_deref() == Some(boot_id) {
             return Ok(0);
         }
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sql)?;
-        let known: Option<String> = tx
-            .query_row("SELECT value FROM meta WHERE key = 'boot_id'", [], |r| {
-                r.get(0)
-            })
-            .optional()
-            .map_err(sql)?;
-        let mut cleared = 0;
-        if known.as_deref() != Some(boot_id) {
-            if known.is_some() {
-                cleared = tx.execute("DELETE FROM allocations", []).map_err(sql)?;
+        self.write(|tx, path| {
+            let sql = sql_err(path);
+            let known = read_boot_id(tx, path)?;
+            if known.as_deref() == Some(boot_id) {
+                return Ok(0); // another plugin got here first
             }
-            tx.execute(
-                "INSERT INTO meta (key, value) VALUES ('boot_id', ?1)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                [boot_id],
-            )
-            .map_err(sql)?;
-        }
-        tx.commit().map_err(sql)?;
-        Ok(cleared)
+            let cleared = match known {
+                Some(_) => tx.execute("DELETE FROM allocations", []).map_err(&sql)?,
+                None => 0,
+            };
+            set_meta(tx, path, "boot_id", boot_id)?;
+            Ok(cleared)
+        })
     }
 
     /// STATUS: proves the store can take a write transaction right now.
     pub fn check_writable(&mut self) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sql)?;
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES ('status_probe', '1')
-             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [],
-        )
-        .map_err(sql)?;
-        tx.commit().map_err(sql)
+        self.write(|tx, path| set_meta(tx, path, "status_probe", "1"))
     }
+}
+
+fn sql_err(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+    move |source| StoreError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn read_boot_id(conn: &Connection, path: &Path) -> Result<Option<String>, StoreError> {
+    conn.query_row("SELECT value FROM meta WHERE key = 'boot_id'", [], |r| {
+        r.get(0)
+    })
+    .optional()
+    .map_err(sql_err(path))
+}
+
+fn set_meta(conn: &Connection, path: &Path, key: &str, value: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )
+    .map(|_| ())
+    .map_err(sql_err(path))
 }
 
 fn row_to_alloc(
@@ -455,7 +387,7 @@ fn get_in(
         |r| row_to_alloc(path, r),
     )
     .optional()
-    .map_err(sql)?
+    .map_err(&sql)?
     .transpose()
 }
 
@@ -468,23 +400,16 @@ fn list_in(conn: &Connection, path: &Path, network: &str) -> Result<Vec<Allocati
         .prepare(
             "SELECT network, ip, container_id, ifname, data FROM allocations WHERE network = ?1",
         )
-        .map_err(sql)?;
+        .map_err(&sql)?;
     let rows = stmt
         .query_map([network], |r| row_to_alloc(path, r))
-        .map_err(sql)?;
+        .map_err(&sql)?;
     let mut out = Vec::new();
     for row in rows {
-        out.push(row.map_err(sql)??);
+        out.push(row.map_err(&sql)??);
     }
     out.sort_by_key(|a| a.ip);
     Ok(out)
-}
-
-fn used_in(conn: &Connection, path: &Path, network: &str) -> Result<HashSet<Ipv4Addr>, StoreError> {
-    Ok(list_in(conn, path, network)?
-        .into_iter()
-        .map(|a| a.ip)
-        .collect())
 }
 
 #[cfg(test)]

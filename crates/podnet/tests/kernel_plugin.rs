@@ -134,18 +134,8 @@ fn hostport_dnat_antispoofing_and_gc() {
         .pod_guard_cmd("a", &[PLUGIN, "serve", "--port", "8080"])
         .spawn()
         .unwrap();
-    let mut body = String::new();
-    for _ in 0..30 {
-        // From the node to its own (local) gateway address: DNAT to pod a.
-        if let Ok(out) = node
-            .ns
-            .run(&["curl", "-s", "--max-time", "2", "http://10.244.1.1:18080/"])
-        {
-            body = out;
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    // From the node to its own (local) gateway address: DNAT to pod a.
+    let body = common::http_get(&node.ns.path(), "http://10.244.1.1:18080/");
     serve.kill().ok();
     serve.wait().ok();
     assert!(
@@ -300,25 +290,14 @@ fn del_after_the_pod_namespace_is_gone() {
     assert_eq!(e["code"], 3, "{e}");
 }
 
-/// Traffic to destinations outside clusterCIDR leaves masqueraded as the node; pod to pod does not.
-#[test]
-fn masquerade_to_the_outside_only() {
-    let node = Node::new("masq");
+/// An "outside" namespace linked to the node: node 198.18.0.1, outside 198.18.0.2, and the outside
+/// routes 10.99.0.0/16 through the node (transit traffic the node must not capture).
+fn outside(node: &Node) -> podnet::nsutil::NetnsGuard {
     let inet = podnet::nsutil::NetnsGuard::new(&format!("{}-inet", node.prefix)).unwrap();
-    // node <-> "internet" link: 198.18.0.1 (node) / 198.18.0.2 (outside).
+    let peer_ns = inet.path().display().to_string();
     node.ns
         .run(&[
-            "ip",
-            "link",
-            "add",
-            "up0",
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "up1",
-            "netns",
-            &inet.path().display().to_string(),
+            "ip", "link", "add", "up0", "type", "veth", "peer", "name", "up1", "netns", &peer_ns,
         ])
         .unwrap();
     node.ns
@@ -328,6 +307,16 @@ fn masquerade_to_the_outside_only() {
     inet.run(&["ip", "addr", "add", "198.18.0.2/24", "dev", "up1"])
         .unwrap();
     inet.run(&["ip", "link", "set", "up1", "up"]).unwrap();
+    inet.run(&["ip", "route", "add", "10.99.0.0/16", "via", "198.18.0.1"])
+        .unwrap();
+    inet
+}
+
+/// Traffic to destinations outside clusterCIDR leaves masqueraded as the node.
+#[test]
+fn masquerade_to_the_outside() {
+    let node = Node::new("masq");
+    let inet = outside(&node);
     let pod = node.pod("a");
     let (code, r) = node.cni("ADD", "c1", &pod, &node.conf(""));
     assert_eq!(code, 0, "{r}");
@@ -335,22 +324,7 @@ fn masquerade_to_the_outside_only() {
         .command(&[PLUGIN, "serve", "--port", "8080"])
         .spawn()
         .unwrap();
-    let mut body = String::new();
-    for _ in 0..30 {
-        if let Ok(out) = node.ns.run(&[
-            "nsenter",
-            &format!("--net={pod}"),
-            "curl",
-            "-s",
-            "--max-time",
-            "2",
-            "http://198.18.0.2:8080/",
-        ]) {
-            body = out;
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    let body = common::http_get(std::path::Path::new(&pod), "http://198.18.0.2:8080/");
     serve.kill().ok();
     serve.wait().ok();
     assert!(
@@ -359,4 +333,34 @@ fn masquerade_to_the_outside_only() {
     );
     assert_eq!(node.cni("DEL", "c1", &pod, &node.conf("")).0, 0);
     node.assert_clean("after masquerade test");
+}
+
+/// A hostPort answers on the node's own addresses, never for traffic passing through the node
+/// to other addresses (CVE-2025-67499: DNAT only when `fib daddr type local`).
+#[test]
+fn hostports_only_for_local_destinations() {
+    let node = Node::new("hpl");
+    let inet = outside(&node);
+    let pod = node.pod("a");
+    let conf =
+        node.conf(r#","runtimeConfig":{"portMappings":[{"hostPort":18080,"containerPort":8080}]}"#);
+    assert_eq!(node.cni("ADD", "c1", &pod, &conf).0, 0);
+    let mut serve = node
+        .pod_guard_cmd("a", &[PLUGIN, "serve", "--port", "8080"])
+        .spawn()
+        .unwrap();
+    let local = common::http_get(&inet.path(), "http://198.18.0.1:18080/");
+    let transit = inet.run(&["curl", "-s", "--max-time", "2", "http://10.99.0.5:18080/"]);
+    serve.kill().ok();
+    serve.wait().ok();
+    assert!(
+        local.contains("podnet serve"),
+        "hostPort on the node's address: {local:?}"
+    );
+    assert!(
+        transit.is_err(),
+        "transit traffic to 10.99.0.5 was captured by the hostPort: {transit:?}"
+    );
+    assert_eq!(node.cni("DEL", "c1", &pod, &conf).0, 0);
+    node.assert_clean("after hostPort locality test");
 }

@@ -179,17 +179,7 @@ fn podman_with_podnet_and_portmap() {
     ]);
     assert_eq!(page, "hello from podnet");
     // The published port answers from the node (portmap's DNAT for local destinations).
-    let mut published = String::new();
-    for _ in 0..20 {
-        if let Ok(out) = node
-            .ns
-            .run(&["curl", "-s", "--max-time", "2", "http://10.244.1.1:18080/"])
-        {
-            published = out;
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    let published = common::http_get(&node.ns.path(), "http://10.244.1.1:18080/");
     assert_eq!(published.trim(), "hello from podnet");
 
     pm.run(&["rm", "-f", "-t", "0", "pn-a", "pn-b"]);

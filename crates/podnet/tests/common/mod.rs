@@ -197,3 +197,21 @@ pub fn has_link(netns: &str, ifname: &str) -> bool {
         .map(|s| s.success())
         .unwrap_or(false)
 }
+
+/// `curl URL` from inside the namespace at `netns`, retried for up to ~3 s while a server starts;
+/// the body, or "" if it never answered.
+pub fn http_get(netns: &Path, url: &str) -> String {
+    for _ in 0..30 {
+        let out = std::process::Command::new("nsenter")
+            .arg(format!("--net={}", netns.display()))
+            .args(["curl", "-s", "--max-time", "2", url])
+            .output();
+        if let Ok(out) = out {
+            if out.status.success() {
+                return String::from_utf8_lossy(&out.stdout).into_owned();
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    String::new()
+}
