@@ -64,7 +64,7 @@ pub fn del(
                         .unwrap_or_else(|| fallback_record(conf, att)),
                     Some(a.ip),
                 ),
-                None => (fallback_record(conf, att), None),
+                None => (fallback_record(conf, att), address_from_pod(fx, att)),
             };
             let mut errors = teardown(fx, &conf.name, &record, ip);
             if errors.is_empty() && found.is_some() {
@@ -101,6 +101,21 @@ pub fn del(
             }
         }
     }
+}
+
+/// Without a record (the store was lost or wiped), the pod's address can still be read from its
+/// interface, if the namespace exists: `ip -n NS addr show IF`. It is used only when the MAC is
+/// the one podnet derives from that address, i.e. the interface is podnet's.
+fn address_from_pod(fx: &mut dyn Effects, att: &Attachment) -> Option<Ipv4Addr> {
+    let netns = att.netns.as_deref()?;
+    let net = fx.net().ok()?;
+    net.check_netns(netns).ok()?;
+    let state = net.container_state(netns, &att.ifname).ok()??;
+    state
+        .addresses
+        .iter()
+        .map(|a| a.addr())
+        .find(|ip| crate::naming::pod_mac(*ip) == state.mac)
 }
 
 /// A record rebuilt from the config alone (names are deterministic).

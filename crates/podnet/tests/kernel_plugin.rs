@@ -364,3 +364,42 @@ fn hostports_only_for_local_destinations() {
     assert_eq!(node.cni("DEL", "c1", &pod, &conf).0, 0);
     node.assert_clean("after hostPort locality test");
 }
+
+/// DEL variants: the host veth already gone, the store wiped (the address is read back from the
+/// pod), the pod's interface gone; each succeeds and leaves nothing.
+#[test]
+fn del_variants_leave_nothing() {
+    let node = Node::new("delv");
+    let pod = node.pod("a");
+    let conf =
+        node.conf(r#","runtimeConfig":{"portMappings":[{"hostPort":18080,"containerPort":8080}]}"#);
+
+    // Host veth deleted behind the plugin's back.
+    assert_eq!(node.cni("ADD", "c1", &pod, &conf).0, 0);
+    let veth = node.veths().pop().unwrap();
+    node.ns.run(&["ip", "link", "del", &veth]).unwrap();
+    assert_eq!(node.cni("DEL", "c1", &pod, &conf).0, 0);
+    node.assert_clean("DEL with the veth gone");
+
+    // The IPAM store lost entirely.
+    assert_eq!(node.cni("ADD", "c2", &pod, &conf).0, 0);
+    std::fs::remove_dir_all(node.data_dir()).unwrap();
+    assert_eq!(node.cni("DEL", "c2", &pod, &conf).0, 0);
+    node.assert_clean("DEL with the store gone");
+    assert!(!has_link(&pod, "eth0"));
+
+    // The pod's interface deleted from inside the pod.
+    assert_eq!(node.cni("ADD", "c3", &pod, &conf).0, 0);
+    node.ns
+        .run(&[
+            "nsenter",
+            &format!("--net={pod}"),
+            "ip",
+            "link",
+            "del",
+            "eth0",
+        ])
+        .unwrap();
+    assert_eq!(node.cni("DEL", "c3", &pod, &conf).0, 0);
+    node.assert_clean("DEL with the pod interface gone");
+}
