@@ -78,8 +78,14 @@ impl KernelNetOps {
     /// A handle whose socket lives in the namespace at `path`.
     fn handle_in(&mut self, path: &Path) -> Result<Handle, NetError> {
         self.netns(path)?;
-        let ns = &self.namespaces[path];
-        ns.run(|| open_handle(&self.rt))?
+        let (namespaces, rt) = (&self.namespaces, &self.rt);
+        match namespaces.get(path) {
+            Some(ns) => ns.run(|| open_handle(rt))?,
+            None => Err(NetError::NoSuchLink {
+                op: "open netns".into(),
+                name: path.display().to_string(),
+            }),
+        }
     }
 }
 
