@@ -58,6 +58,21 @@ fn ns_key(netns: &Path) -> String {
     netns.display().to_string()
 }
 
+/// How to run `ip` inside `ns` by hand: `ip -n NAME` for a named namespace, else nsenter.
+fn ip_in(ns: &str) -> String {
+    match ns.strip_prefix("/run/netns/") {
+        Some(name) if !name.contains('/') => format!("ip -n {name}"),
+        _ => format!("nsenter --net={ns} ip"),
+    }
+}
+
+fn format_mac(m: &[u8; 6]) -> String {
+    m.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
 impl NetOps for RecordingNetOps {
     fn check_netns(&mut self, netns: &Path) -> Result<(), NetError> {
         let key = ns_key(netns);
@@ -89,8 +104,12 @@ impl NetOps for RecordingNetOps {
         self.delete_link(&v.host_name)?;
         let key = (ns_key(netns), v.container_name.clone());
         let op = format!(
-            "ip link add {} mtu {} type veth peer name {} netns {}",
-            v.host_name, v.mtu, v.container_name, key.0
+            "ip link add {} mtu {} type veth peer name {} address {} netns {}",
+            v.host_name,
+            v.mtu,
+            v.container_name,
+            format_mac(&v.container_mac),
+            key.0
         );
         if self.container_links.contains_key(&key) {
             return Err(NetError::ContainerIfExists {
@@ -117,27 +136,21 @@ impl NetOps for RecordingNetOps {
     ) -> Result<(), NetError> {
         let ns = ns_key(netns);
         let key = (ns.clone(), spec.ifname.clone());
+        let (ip, i) = (ip_in(&ns), &spec.ifname);
         self.record(format!(
-            "ip netns exec {ns} sysctl -w net.ipv6.conf.{}.accept_ra=0",
-            spec.ifname
+            "nsenter --net={ns} sysctl -w net.ipv6.conf.{i}.accept_ra=0 net.ipv6.conf.{i}.autoconf=0"
         ))?;
-        self.record(format!(
-            "ip -n {ns} addr add {} dev {}",
-            spec.address, spec.ifname
-        ))?;
-        self.record(format!("ip -n {ns} link set lo up"))?;
-        self.record(format!("ip -n {ns} link set {} up", spec.ifname))?;
+        self.record(format!("{ip} addr add {} dev {i}", spec.address))?;
+        self.record(format!("{ip} link set lo up"))?;
+        self.record(format!("{ip} link set {i} up"))?;
         for (dst, gw) in &spec.routes {
-            self.record(format!(
-                "ip -n {ns} route add {dst} via {gw} dev {}",
-                spec.ifname
-            ))?;
+            self.record(format!("{ip} route add {dst} via {gw} dev {i}"))?;
         }
         let state = self
             .container_links
             .get_mut(&key)
             .ok_or_else(|| NetError::NoSuchLink {
-                op: format!("ip -n {ns} addr add"),
+                op: format!("{ip} addr add"),
                 name: spec.ifname.clone(),
             })?;
         state.up = true;
@@ -183,7 +196,7 @@ impl NetOps for RecordingNetOps {
     fn delete_container_link(&mut self, netns: &Path, ifname: &str) -> Result<bool, NetError> {
         let key = (ns_key(netns), ifname.to_string());
         if self.container_links.remove(&key).is_some() {
-            self.record(format!("ip -n {} link del {ifname}", key.0))?;
+            self.record(format!("{} link del {ifname}", ip_in(&key.0)))?;
             self.peers.retain(|_, p| *p != key);
             return Ok(true);
         }

@@ -32,6 +32,8 @@ enum Cmd {
         #[command(subcommand)]
         what: BenchCmd,
     },
+    /// Show the ip/sysctl/nft commands a CNI ADD with this config would run; changes nothing.
+    DryRun(crate::dryrun::DryRunArgs),
     /// Tiny TCP/HTTP echo server used inside pods.
     Serve {
         /// Port to listen on (TCP; answers HTTP GET with the peer address).
@@ -55,6 +57,7 @@ pub fn main() -> ExitCode {
             what: BenchCmd::Cni(args),
         } => crate::bench::run(&args),
         Cmd::Serve { port } => crate::serve::run(port),
+        Cmd::DryRun(args) => crate::dryrun::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
