@@ -14,6 +14,9 @@ PACKAGES=(
   curl                # HTTP checks from node namespaces
   conntrack
   iptables            # the reference portmap plugin programs iptables
+  etcd-server         # the multi-machine datastore, started by the tests themselves
+  protobuf-compiler   # protoc, needed to build the etcd client
+  libprotobuf-dev     # the well-known .proto files protoc needs for etcd's API
 )
 
 missing=()

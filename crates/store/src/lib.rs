@@ -12,6 +12,8 @@
 
 pub mod clock;
 pub mod embedded;
+pub mod etcd;
+pub mod etcd_server;
 mod types;
 
 pub use clock::{Clock, ManualClock, SystemClock};
