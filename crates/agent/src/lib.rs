@@ -5,9 +5,11 @@
 //! [`lease`] is pure (keys, records, which subnet to claim); [`leaser`] performs the claim and
 //! renewal against any [`podnet_store::Datastore`].
 
+pub mod backend;
 pub mod error;
 pub mod lease;
 pub mod leaser;
+pub mod reconcile;
 
 pub use error::AgentError;
 pub use lease::{LeaseRecord, SubnetConfig};

@@ -25,13 +25,15 @@ use crate::netns::Netns;
 use crate::types::{BridgeSpec, ContainerIfSpec, ContainerIfState, NetError, VethSpec};
 use crate::NetOps;
 
-const EEXIST: i32 = libc_errno::EEXIST;
-const ENODEV: i32 = libc_errno::ENODEV;
-const ENOENT: i32 = libc_errno::ENOENT;
+pub(crate) const EEXIST: i32 = libc_errno::EEXIST;
+pub(crate) const ENODEV: i32 = libc_errno::ENODEV;
+pub(crate) const ENOENT: i32 = libc_errno::ENOENT;
+pub(crate) const ESRCH: i32 = libc_errno::ESRCH;
 
 /// errno values used to recognise "already there" and "already gone".
 mod libc_errno {
     pub const ENOENT: i32 = 2;
+    pub const ESRCH: i32 = 3;
     pub const EEXIST: i32 = 17;
     pub const ENODEV: i32 = 19;
 }
@@ -59,6 +61,16 @@ impl KernelNetOps {
             node,
             namespaces: HashMap::new(),
         })
+    }
+
+    /// A handle on the node namespace's socket.
+    pub(crate) fn node_handle(&self) -> Handle {
+        self.node.clone()
+    }
+
+    /// Drives a future on the private runtime.
+    pub(crate) fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
     }
 
     /// Opens (once) the namespace at `path`.
@@ -99,12 +111,12 @@ fn open_handle(rt: &Runtime) -> Result<Handle, NetError> {
     Ok(handle)
 }
 
-fn nl(op: impl Into<String>) -> impl FnOnce(rtnetlink::Error) -> NetError {
+pub(crate) fn nl(op: impl Into<String>) -> impl FnOnce(rtnetlink::Error) -> NetError {
     let op = op.into();
     move |source| NetError::Netlink { op, source }
 }
 
-fn errno_of(e: &rtnetlink::Error) -> Option<i32> {
+pub(crate) fn errno_of(e: &rtnetlink::Error) -> Option<i32> {
     match e {
         rtnetlink::Error::NetlinkError(m) => Some(-m.raw_code()),
         _ => None,
@@ -112,7 +124,7 @@ fn errno_of(e: &rtnetlink::Error) -> Option<i32> {
 }
 
 /// Looks a link up by name; `None` when it does not exist.
-async fn link_by_name(h: &Handle, name: &str) -> Result<Option<LinkMessage>, NetError> {
+pub(crate) async fn link_by_name(h: &Handle, name: &str) -> Result<Option<LinkMessage>, NetError> {
     match h
         .link()
         .get()
@@ -140,7 +152,7 @@ async fn index_of(h: &Handle, name: &str, op: &str) -> Result<u32, NetError> {
         })
 }
 
-fn mac_of(m: &LinkMessage) -> [u8; 6] {
+pub(crate) fn mac_of(m: &LinkMessage) -> [u8; 6] {
     let mut mac = [0u8; 6];
     for a in &m.attributes {
         if let LinkAttribute::Address(bytes) = a {

@@ -9,14 +9,19 @@
 //!
 //! This crate does not decide anything: names, addresses and MACs come from the caller's plan.
 
+pub mod backend;
 mod kernel;
+mod kernel_backend;
 pub mod netns;
 mod recording;
+mod recording_backend;
 mod types;
 
+pub use backend::{BackendOps, Fdb, LinkState, Neigh, Route, VxlanSpec, RTPROT_PODNET};
 pub use kernel::KernelNetOps;
 pub use netns::{Netns, NetnsError};
 pub use recording::RecordingNetOps;
+pub use recording_backend::BackendModel;
 use std::path::Path;
 
 pub use types::{BridgeSpec, ContainerIfSpec, ContainerIfState, NetError, VethSpec};

@@ -27,6 +27,8 @@ pub struct RecordingNetOps {
     pub ip_forward: bool,
     /// Paths that count as network namespaces; anything else is "not a netns" or missing.
     pub namespaces: BTreeSet<String>,
+    /// Routes, VXLAN links, neighbours and FDB entries (see `BackendOps`).
+    pub backend: crate::recording_backend::BackendModel,
 }
 
 impl RecordingNetOps {
@@ -39,7 +41,7 @@ impl RecordingNetOps {
         self.fail_prefix = Some(prefix.to_string());
     }
 
-    fn record(&mut self, op: String) -> Result<(), NetError> {
+    pub(crate) fn record(&mut self, op: String) -> Result<(), NetError> {
         if let Some(p) = &self.fail_prefix {
             if op.starts_with(p.as_str()) {
                 self.fail_prefix = None;

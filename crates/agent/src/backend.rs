@@ -1,0 +1,160 @@
+//! Backend planning, pure: from this node and its peers' leases to the routes, neighbours and
+//! FDB entries the node should have, and the diff against what the kernel has.
+//!
+//! - **host-gw**: `ip route replace PEER_SUBNET via PEER_IP dev UNDERLAY proto 112` per peer.
+//!   Needs L2 adjacency: a peer whose address is not on one of this node's underlay subnets cannot
+//!   be a next hop; it is reported by name instead of being silently black-holed.
+//! - **vxlan** (flannel's layout): per peer, `ip neigh replace PEER_SUBNET.0 lladdr PEER_VTEP_MAC
+//!   dev podnet.1 nud permanent`, `bridge fdb replace PEER_VTEP_MAC dev podnet.1 dst PEER_IP self
+//!   permanent`, `ip route replace PEER_SUBNET via PEER_SUBNET.0 dev podnet.1 onlink proto 112`.
+
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+
+use ipnet::Ipv4Net;
+use podnet_netlink::{Fdb, Neigh, Route};
+
+use crate::lease::{Existing, LeaseRecord};
+
+/// Which datapath connects the nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    HostGw,
+    Vxlan,
+}
+
+impl BackendKind {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "host-gw" => Some(BackendKind::HostGw),
+            "vxlan" => Some(BackendKind::Vxlan),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::HostGw => "host-gw",
+            BackendKind::Vxlan => "vxlan",
+        }
+    }
+}
+
+/// Bytes VXLAN adds to every packet (outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14).
+pub const VXLAN_OVERHEAD: u32 = 50;
+
+/// This node, as the planner needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalNode {
+    pub node: String,
+    pub subnet: Ipv4Net,
+    pub underlay_dev: String,
+    /// The underlay interface's subnets (for the host-gw adjacency check).
+    pub underlay_nets: Vec<Ipv4Net>,
+    pub vxlan_dev: String,
+}
+
+/// What the node should have.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Desired {
+    pub routes: BTreeSet<Route>,
+    pub neighbours: BTreeSet<Neigh>,
+    pub fdb: BTreeSet<Fdb>,
+    /// host-gw peers that cannot be reached directly: (node, address).
+    pub unreachable: Vec<(String, Ipv4Addr)>,
+    /// Underlay addresses of every peer (VXLAN is accepted only from these).
+    pub peer_ips: BTreeSet<Ipv4Addr>,
+}
+
+/// Parses `aa:bb:cc:dd:ee:ff`.
+pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
+    let parts: Vec<u8> = s
+        .split(':')
+        .map(|p| u8::from_str_radix(p, 16))
+        .collect::<Result<_, _>>()
+        .ok()?;
+    parts.try_into().ok()
+}
+
+/// The desired state for `local` given every lease in the store (its own included).
+pub fn desired(kind: BackendKind, local: &LocalNode, leases: &[Existing]) -> Desired {
+    let mut d = Desired::default();
+    for peer in leases
+        .iter()
+        .filter(|l| l.record.node != local.node && l.subnet != local.subnet)
+    {
+        let LeaseRecord {
+            node,
+            public_ip,
+            vtep_mac,
+            ..
+        } = &peer.record;
+        d.peer_ips.insert(*public_ip);
+        match kind {
+            BackendKind::HostGw => {
+                if local.underlay_nets.iter().any(|n| n.contains(public_ip)) {
+                    d.routes.insert(Route {
+                        dst: peer.subnet,
+                        via: *public_ip,
+                        dev: Some(local.underlay_dev.clone()),
+                        onlink: false,
+                    });
+                } else {
+                    d.unreachable.push((node.clone(), *public_ip));
+                }
+            }
+            BackendKind::Vxlan => {
+                let Some(mac) = vtep_mac.as_deref().and_then(parse_mac) else {
+                    continue;
+                };
+                let gw = peer.subnet.network();
+                d.neighbours.insert(Neigh { ip: gw, mac });
+                d.fdb.insert(Fdb {
+                    mac,
+                    dst: *public_ip,
+                });
+                d.routes.insert(Route {
+                    dst: peer.subnet,
+                    via: gw,
+                    dev: Some(local.vxlan_dev.clone()),
+                    onlink: true,
+                });
+            }
+        }
+    }
+    d
+}
+
+/// What to add and what to remove to get from `observed` to `desired`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diff<T> {
+    pub add: Vec<T>,
+    pub remove: Vec<T>,
+}
+
+impl<T> Diff<T> {
+    pub fn is_empty(&self) -> bool {
+        self.add.is_empty() && self.remove.is_empty()
+    }
+}
+
+/// The set difference both ways; entries present on both sides are left alone.
+pub fn diff<T: Ord + Clone>(observed: &[T], desired: &BTreeSet<T>) -> Diff<T> {
+    let have: BTreeSet<&T> = observed.iter().collect();
+    Diff {
+        add: desired
+            .iter()
+            .filter(|d| !have.contains(d))
+            .cloned()
+            .collect(),
+        remove: observed
+            .iter()
+            .filter(|o| !desired.contains(o))
+            .cloned()
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests;
