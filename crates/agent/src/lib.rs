@@ -7,9 +7,12 @@
 
 pub mod backend;
 pub mod error;
+pub mod firewall;
+pub mod kernel;
 pub mod lease;
 pub mod leaser;
 pub mod reconcile;
+pub mod run;
 
 pub use error::AgentError;
 pub use lease::{LeaseRecord, SubnetConfig};

@@ -32,6 +32,8 @@ enum Cmd {
         #[command(subcommand)]
         what: BenchCmd,
     },
+    /// The node agent: lease this node's pod subnet and connect it to the other nodes.
+    Agent(crate::agent_cmd::AgentArgs),
     /// Show the ip/sysctl/nft commands a CNI ADD with this config would run; changes nothing.
     DryRun(crate::dryrun::DryRunArgs),
     /// Tiny TCP/HTTP echo server used inside pods.
@@ -58,6 +60,7 @@ pub fn main() -> ExitCode {
         } => crate::bench::run(&args),
         Cmd::Serve { port } => crate::serve::run(port),
         Cmd::DryRun(args) => crate::dryrun::run(&args),
+        Cmd::Agent(args) => crate::agent_cmd::main(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

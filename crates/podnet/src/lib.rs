@@ -1,6 +1,7 @@
 //! The `podnet` binary's library: the CNI plugin entry ([`plugin_main`]) and the CLI ([`cli`]).
 //! Thin: the work is in the `podnet-*` crates.
 
+pub mod agent_cmd;
 pub mod bench;
 pub mod cli;
 pub mod demo;

@@ -1,0 +1,46 @@
+//! VXLAN is accepted only from cluster nodes: packets to the VXLAN port from any other source are
+//! dropped in `prerouting` at raw priority, before the kernel decapsulates them. One atomic `nft`
+//! transaction declares the table and replaces the set of node addresses.
+
+use std::collections::BTreeSet;
+use std::fmt::Write;
+use std::net::Ipv4Addr;
+
+/// nftables table of the agent (family inet), separate from the plugin's.
+pub const TABLE: &str = "podnet_agent";
+
+/// The script: static chain + the current node set, as one transaction.
+pub fn vxlan_guard_script(port: u16, nodes: &BTreeSet<Ipv4Addr>) -> String {
+    let t = TABLE;
+    let mut s = format!(
+        "add table inet {t}
+add set inet {t} nodes {{ type ipv4_addr; }}
+add chain inet {t} vxlan_guard {{ type filter hook prerouting priority raw; policy accept; }}
+flush chain inet {t} vxlan_guard
+add rule inet {t} vxlan_guard udp dport {port} ip saddr != @nodes counter drop
+flush set inet {t} nodes
+"
+    );
+    if !nodes.is_empty() {
+        let list: Vec<String> = nodes.iter().map(|n| n.to_string()).collect();
+        let _ = writeln!(s, "add element inet {t} nodes {{ {} }}", list.join(", "));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn golden_guard() {
+        let nodes: BTreeSet<Ipv4Addr> =
+            [Ipv4Addr::new(198, 18, 0, 12), Ipv4Addr::new(198, 18, 0, 11)].into();
+        let s = vxlan_guard_script(8472, &nodes);
+        assert!(s.contains(
+            "add rule inet podnet_agent vxlan_guard udp dport 8472 ip saddr != @nodes counter drop"
+        ));
+        assert!(s.ends_with("add element inet podnet_agent nodes { 198.18.0.11, 198.18.0.12 }\n"));
+        assert!(!vxlan_guard_script(8472, &BTreeSet::new()).contains("add element"));
+    }
+}

@@ -1,0 +1,323 @@
+//! The agent's main loop: claim the subnet, publish the node facts, then keep the lease alive,
+//! follow the other leases (watch plus a periodic resync that also repairs drift) and reconcile
+//! the backend by diff. When the datastore is unreachable the datapath is left as it is and the
+//! agent retries with capped exponential backoff. Stopping the agent never touches the datapath,
+//! so a restart drops no connection.
+
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ipnet::Ipv4Net;
+use podnet_netlink::VxlanSpec;
+use podnet_store::Datastore;
+use serde::Serialize;
+use tracing::{info, warn};
+
+use crate::backend::{desired, BackendKind, LocalNode, VXLAN_OVERHEAD};
+use crate::error::AgentError;
+use crate::firewall::vxlan_guard_script;
+use crate::kernel::Kernel;
+use crate::lease::{LeaseRecord, SubnetConfig, SUBNETS_PREFIX};
+use crate::leaser::{acquire, list_leases, renew, Lease};
+use crate::reconcile::reconcile;
+
+/// How the agent is configured (`podnet agent --help`).
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    pub node: String,
+    pub backend: BackendKind,
+    pub underlay_dev: String,
+    /// Underlay address to publish; default: the underlay device's first address.
+    pub public_ip: Option<Ipv4Addr>,
+    pub subnets: SubnetConfig,
+    pub lease_ttl: Duration,
+    pub facts_path: PathBuf,
+    pub state_dir: PathBuf,
+    pub vxlan_dev: String,
+    pub vxlan_vni: u32,
+    pub vxlan_port: u16,
+    /// Full resync period (drift repair).
+    pub resync: Duration,
+}
+
+/// What `status.json` in the state dir says.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    pub node: String,
+    pub subnet: String,
+    pub backend: String,
+    pub public_ip: Ipv4Addr,
+    pub peers: usize,
+    pub unreachable: Vec<String>,
+    pub datastore_ok: bool,
+}
+
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+const WATCH_WAIT: Duration = Duration::from_secs(5);
+
+fn write_atomic(path: &std::path::Path, body: &str) -> Result<(), AgentError> {
+    let err = |e: std::io::Error| AgentError::Config(format!("write {}: {e}", path.display()));
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, body).map_err(err)?;
+    std::fs::rename(&tmp, path).map_err(err)
+}
+
+/// Runs the agent until `shutdown` resolves.
+pub async fn run<D: Datastore>(
+    cfg: AgentConfig,
+    store: D,
+    kernel: Kernel,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), AgentError> {
+    tokio::pin!(shutdown);
+    let dev = cfg.underlay_dev.clone();
+    let underlay = kernel
+        .call(move |k| k.ops.link_state(&dev))
+        .await??
+        .ok_or_else(|| {
+            AgentError::Config(format!(
+                "underlay device {} does not exist",
+                cfg.underlay_dev
+            ))
+        })?;
+    let public_ip = cfg
+        .public_ip
+        .or_else(|| underlay.addresses.first().map(|a| a.addr()))
+        .ok_or_else(|| {
+            AgentError::Config(format!(
+                "{} has no IPv4 address; pass --public-ip",
+                cfg.underlay_dev
+            ))
+        })?;
+    let mut vtep_mac = None;
+    if cfg.backend == BackendKind::Vxlan {
+        let spec = VxlanSpec {
+            name: cfg.vxlan_dev.clone(),
+            vni: cfg.vxlan_vni,
+            port: cfg.vxlan_port,
+            local: public_ip,
+            underlay_dev: cfg.underlay_dev.clone(),
+            mtu: underlay.mtu.saturating_sub(VXLAN_OVERHEAD),
+        };
+        let st = kernel.call(move |k| k.ops.ensure_vxlan(&spec)).await??;
+        vtep_mac = Some(
+            st.mac
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(":"),
+        );
+    }
+    let record = LeaseRecord {
+        node: cfg.node.clone(),
+        public_ip,
+        backend: cfg.backend.as_str().into(),
+        vtep_mac,
+    };
+    let state_file = cfg.state_dir.join("subnet");
+    let preferred: Option<Ipv4Net> = std::fs::read_to_string(&state_file)
+        .ok()
+        .and_then(|s| s.trim().parse().ok());
+
+    let mut backoff = Duration::from_millis(250);
+    let mut lease: Lease = loop {
+        tokio::select! {
+            _ = &mut shutdown => return Ok(()),
+            r = acquire(&store, &cfg.subnets, &record, preferred, cfg.lease_ttl) => match r {
+                Ok(l) => break l,
+                Err(e) => {
+                    warn!("cannot lease a subnet yet: {e}; retrying in {backoff:?}");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    };
+    info!(subnet = %lease.subnet, node = %cfg.node, "leased subnet");
+    write_atomic(&state_file, &lease.subnet.to_string())?;
+    if cfg.backend == BackendKind::Vxlan {
+        let (dev, addr) = (
+            cfg.vxlan_dev.clone(),
+            Ipv4Net::new(lease.subnet.network(), 32).unwrap_or(lease.subnet),
+        );
+        kernel
+            .call(move |k| k.ops.ensure_address(&dev, addr))
+            .await??;
+    }
+    let mtu = match cfg.backend {
+        BackendKind::Vxlan => underlay.mtu.saturating_sub(VXLAN_OVERHEAD),
+        BackendKind::HostGw => underlay.mtu,
+    };
+    let facts = podnet_plugin::facts::NodeFacts {
+        version: podnet_plugin::facts::FACTS_VERSION,
+        node: cfg.node.clone(),
+        subnet: lease.subnet.to_string(),
+        gateway: Some(Ipv4Addr::from(u32::from(lease.subnet.network()) + 1).to_string()),
+        mtu: Some(mtu),
+        cluster_cidr: Some(cfg.subnets.cluster.to_string()),
+        backend: Some(cfg.backend.as_str().into()),
+    };
+    write_atomic(
+        &cfg.facts_path,
+        &serde_json::to_string_pretty(&facts).unwrap_or_default(),
+    )?;
+
+    let local = LocalNode {
+        node: cfg.node.clone(),
+        subnet: lease.subnet,
+        underlay_dev: cfg.underlay_dev.clone(),
+        underlay_nets: underlay.addresses.iter().map(|a| a.trunc()).collect(),
+        vxlan_dev: cfg.vxlan_dev.clone(),
+    };
+    let mut guard: Option<BTreeSet<Ipv4Addr>> = None;
+    let mut revision = 0;
+    let mut renew_at = tokio::time::Instant::now() + cfg.lease_ttl / 3;
+    let mut resync_at = tokio::time::Instant::now();
+    let mut store_ok = true;
+    backoff = Duration::from_millis(250);
+    loop {
+        if tokio::time::Instant::now() >= resync_at {
+            match converge(
+                &cfg, &store, &kernel, &local, public_ip, &mut guard, store_ok,
+            )
+            .await
+            {
+                Ok(()) => {
+                    store_ok = true;
+                    backoff = Duration::from_millis(250);
+                }
+                Err(e) => {
+                    store_ok = false;
+                    warn!("reconcile failed: {e}; the datapath stays as it is; retrying in {backoff:?}");
+                    resync_at = tokio::time::Instant::now() + backoff;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    write_status(&cfg, &local, public_ip, 0, Vec::new(), false);
+                }
+            }
+            if store_ok {
+                resync_at = tokio::time::Instant::now() + cfg.resync;
+            }
+        }
+        if tokio::time::Instant::now() >= renew_at {
+            match renew(&store, &cfg.subnets, &record, &lease, cfg.lease_ttl).await {
+                Ok(l) => {
+                    lease = l;
+                    renew_at = tokio::time::Instant::now() + cfg.lease_ttl / 3;
+                }
+                Err(AgentError::Lost { subnet, holder }) => {
+                    // Another node routes this subnet now: stop advertising it to the plugin.
+                    let _ = std::fs::remove_file(&cfg.facts_path);
+                    return Err(AgentError::Lost { subnet, holder });
+                }
+                Err(e) => {
+                    warn!("lease renewal failed: {e}; retrying");
+                    renew_at = tokio::time::Instant::now() + backoff;
+                }
+            }
+        }
+        let wake = renew_at.min(resync_at);
+        if !store_ok {
+            tokio::select! {
+                _ = &mut shutdown => return Ok(()),
+                _ = tokio::time::sleep_until(wake) => {}
+            }
+            continue;
+        }
+        tokio::select! {
+            _ = &mut shutdown => return Ok(()),
+            _ = tokio::time::sleep_until(wake) => {}
+            r = store.watch(SUBNETS_PREFIX, revision, WATCH_WAIT) => match r {
+                Ok((events, rev)) => {
+                    revision = rev;
+                    if !events.is_empty() {
+                        resync_at = tokio::time::Instant::now();
+                    }
+                }
+                Err(e) => {
+                    warn!("watch failed: {e}");
+                    store_ok = false;
+                    resync_at = tokio::time::Instant::now() + backoff;
+                }
+            }
+        }
+    }
+}
+
+/// One full pass: read every lease, plan, reconcile by diff, refresh the VXLAN guard.
+async fn converge<D: Datastore>(
+    cfg: &AgentConfig,
+    store: &D,
+    kernel: &Kernel,
+    local: &LocalNode,
+    public_ip: Ipv4Addr,
+    guard: &mut Option<BTreeSet<Ipv4Addr>>,
+    _was_ok: bool,
+) -> Result<(), AgentError> {
+    let (leases, _) = list_leases(store).await?;
+    let want = desired(cfg.backend, local, &leases);
+    for (node, ip) in &want.unreachable {
+        warn!(peer = %node, address = %ip, "host-gw cannot reach this peer: it is not on this node's L2 segment (use vxlan)");
+    }
+    let (kind, l, w) = (cfg.backend, local.clone(), want.clone());
+    let changes = kernel
+        .call(move |k| reconcile(k.ops.as_mut(), kind, &l, &w))
+        .await??;
+    if changes.total() > 0 {
+        info!(
+            added = changes.added,
+            removed = changes.removed,
+            "reconciled backend"
+        );
+    }
+    if cfg.backend == BackendKind::Vxlan && guard.as_ref() != Some(&want.peer_ips) {
+        let script = vxlan_guard_script(cfg.vxlan_port, &want.peer_ips);
+        kernel
+            .call(move |k| k.nft.apply(&script))
+            .await?
+            .map_err(|e| AgentError::Config(e.to_string()))?;
+        *guard = Some(want.peer_ips.clone());
+    }
+    let unreachable = want
+        .unreachable
+        .iter()
+        .map(|(n, ip)| format!("{n} ({ip})"))
+        .collect();
+    write_status(
+        cfg,
+        local,
+        public_ip,
+        leases.len().saturating_sub(1),
+        unreachable,
+        true,
+    );
+    Ok(())
+}
+
+fn write_status(
+    cfg: &AgentConfig,
+    local: &LocalNode,
+    public_ip: Ipv4Addr,
+    peers: usize,
+    unreachable: Vec<String>,
+    ok: bool,
+) {
+    let st = Status {
+        node: cfg.node.clone(),
+        subnet: local.subnet.to_string(),
+        backend: cfg.backend.as_str().into(),
+        public_ip,
+        peers,
+        unreachable,
+        datastore_ok: ok,
+    };
+    let _ = write_atomic(
+        &cfg.state_dir.join("status.json"),
+        &serde_json::to_string_pretty(&st).unwrap_or_default(),
+    );
+}
