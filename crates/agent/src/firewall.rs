@@ -9,6 +9,19 @@ use std::net::Ipv4Addr;
 /// nftables table of the agent (family inet), separate from the plugin's.
 pub const TABLE: &str = "podnet_agent";
 
+/// The node addresses pods reach without masquerade: the plugin's `ip podnet nonat` set
+/// (declared here too, so the order in which agent and plugin first run does not matter).
+pub fn nonat_script(nodes: &BTreeSet<Ipv4Addr>) -> String {
+    let mut s = String::from(
+        "add table ip podnet\nadd set ip podnet nonat { type ipv4_addr; }\nflush set ip podnet nonat\n",
+    );
+    if !nodes.is_empty() {
+        let list: Vec<String> = nodes.iter().map(|n| n.to_string()).collect();
+        let _ = writeln!(s, "add element ip podnet nonat {{ {} }}", list.join(", "));
+    }
+    s
+}
+
 /// The script: static chain + the current node set, as one transaction.
 pub fn vxlan_guard_script(port: u16, nodes: &BTreeSet<Ipv4Addr>) -> String {
     let t = TABLE;

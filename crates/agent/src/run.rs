@@ -17,7 +17,7 @@ use tracing::{info, warn};
 
 use crate::backend::{desired, BackendKind, LocalNode, VXLAN_OVERHEAD};
 use crate::error::AgentError;
-use crate::firewall::vxlan_guard_script;
+use crate::firewall::{nonat_script, vxlan_guard_script};
 use crate::kernel::Kernel;
 use crate::lease::{LeaseRecord, SubnetConfig, SUBNETS_PREFIX};
 use crate::leaser::{acquire, list_leases, renew, Lease};
@@ -275,8 +275,11 @@ async fn converge<D: Datastore>(
             "reconciled backend"
         );
     }
-    if cfg.backend == BackendKind::Vxlan && guard.as_ref() != Some(&want.peer_ips) {
-        let script = vxlan_guard_script(cfg.vxlan_port, &want.peer_ips);
+    if guard.as_ref() != Some(&want.peer_ips) {
+        let mut script = nonat_script(&want.peer_ips);
+        if cfg.backend == BackendKind::Vxlan {
+            script.push_str(&vxlan_guard_script(cfg.vxlan_port, &want.peer_ips));
+        }
         kernel
             .call(move |k| k.nft.apply(&script))
             .await?

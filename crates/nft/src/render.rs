@@ -28,6 +28,7 @@ add chain bridge {t} antispoof {{ type filter hook prerouting priority {ANTISPOO
 add table ip {t}
 add set ip {t} pods {{ type ipv4_addr; }}
 add map ip {t} masq_src {{ type ipv4_addr : verdict; }}
+add set ip {t} nonat {{ type ipv4_addr; }}
 add map ip {t} hostports {{ type inet_proto . inet_service : ipv4_addr . inet_service; }}
 add map ip {t} hostports_ip {{ type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }}
 add chain ip {t} prerouting {{ type nat hook prerouting priority dstnat; policy accept; }}
@@ -90,7 +91,9 @@ fn fnv1a(bytes: &[u8]) -> u32 {
         .fold(OFFSET, |h, b| (h ^ u32::from(*b)).wrapping_mul(PRIME))
 }
 
-/// A network's masquerade chain: everything outside the pod network, except multicast.
+/// A network's masquerade chain: everything outside the pod network, except multicast and the
+/// cluster's node addresses (set `nonat`, filled by the node agent), so pods and nodes talk
+/// without NAT as the Kubernetes model requires.
 fn network_chain(out: &mut String, pod: &PodEntry) {
     let t = TABLE;
     let c = masq_chain(&pod.network);
@@ -98,7 +101,7 @@ fn network_chain(out: &mut String, pod: &PodEntry) {
         out,
         "add chain ip {t} {c}
 flush chain ip {t} {c}
-add rule ip {t} {c} ip daddr != {} ip daddr != 224.0.0.0/4 masquerade",
+add rule ip {t} {c} ip daddr != {} ip daddr != @nonat ip daddr != 224.0.0.0/4 masquerade",
         pod.cluster_cidr
     );
 }

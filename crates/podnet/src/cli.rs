@@ -32,6 +32,8 @@ enum Cmd {
         #[command(subcommand)]
         what: BenchCmd,
     },
+    /// A multi-node cluster made of network namespaces on this machine.
+    Lab(crate::lab::LabArgs),
     /// The node agent: lease this node's pod subnet and connect it to the other nodes.
     Agent(crate::agent_cmd::AgentArgs),
     /// Show the ip/sysctl/nft commands a CNI ADD with this config would run; changes nothing.
@@ -61,6 +63,7 @@ pub fn main() -> ExitCode {
         Cmd::Serve { port } => crate::serve::run(port),
         Cmd::DryRun(args) => crate::dryrun::run(&args),
         Cmd::Agent(args) => crate::agent_cmd::main(&args),
+        Cmd::Lab(args) => crate::lab::main(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

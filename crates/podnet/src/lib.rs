@@ -6,6 +6,7 @@ pub mod bench;
 pub mod cli;
 pub mod demo;
 pub mod dryrun;
+pub mod lab;
 pub mod nsutil;
 pub mod serve;
 

@@ -53,7 +53,7 @@ fn full_add_contains_base_and_network_chain() {
     ));
     assert!(got.contains("fib daddr type local jump hostports"));
     assert!(got.contains(&format!(
-        "add rule ip podnet {} ip daddr != 10.244.0.0/16 ip daddr != 224.0.0.0/4 masquerade",
+        "add rule ip podnet {} ip daddr != 10.244.0.0/16 ip daddr != @nonat ip daddr != 224.0.0.0/4 masquerade",
         masq_chain("podnet")
     )));
     assert!(got.ends_with(&render_add(&pod(), false)));

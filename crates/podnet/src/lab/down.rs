@@ -1,0 +1,62 @@
+//! `podnet lab down`: stop the lab's processes by PID and remove every namespace with its prefix;
+//! works from the state file, and falls back to the prefix after a crash. Idempotent.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+use super::sh::del_ns;
+use super::state::{prefix, LabState};
+use crate::nsutil::list_with_prefix;
+
+/// Whether `pid` still runs a podnet or etcd process (a recycled PID is never signalled).
+fn ours(pid: u32) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|c| {
+            let c = String::from_utf8_lossy(&c);
+            c.contains("podnet") || c.contains("etcd")
+        })
+        .unwrap_or(false)
+}
+
+fn stop(pid: u32) {
+    let p = nix::unistd::Pid::from_raw(pid as i32);
+    let _ = nix::sys::signal::kill(p, nix::sys::signal::Signal::SIGTERM);
+}
+
+/// Removes lab `name`; returns how many namespaces were deleted.
+pub fn down(name: &str) -> Result<usize> {
+    let st = LabState::load(name).ok();
+    if let Some(st) = &st {
+        let pids: Vec<u32> = st
+            .pids
+            .iter()
+            .map(|(_, p)| *p)
+            .filter(|p| ours(*p))
+            .collect();
+        for p in &pids {
+            stop(*p);
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline && pids.iter().any(|p| ours(*p)) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        for p in pids.iter().filter(|p| ours(**p)) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(*p as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+    let mut names: Vec<String> = st.map(|s| s.namespaces).unwrap_or_default();
+    for n in list_with_prefix(&prefix(name)) {
+        if !names.contains(&n) {
+            names.push(n);
+        }
+    }
+    for n in &names {
+        del_ns(n);
+    }
+    let _ = std::fs::remove_dir_all(LabState::dir(name));
+    Ok(names.len())
+}

@@ -1,0 +1,208 @@
+//! `podnet lab`: a Kubernetes-style cluster made of network namespaces on one machine, with the
+//! real agent on every node and pods wired by the real CNI plugin. See docs/lab.md.
+
+pub mod check;
+pub mod down;
+pub mod sh;
+pub mod spec;
+pub mod state;
+pub mod up;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+
+use spec::LabSpec;
+use state::LabState;
+
+#[derive(Args, Debug)]
+pub struct LabArgs {
+    #[command(subcommand)]
+    pub cmd: LabCmd,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LabCmd {
+    /// Build a lab (default: 3 nodes on one segment, vxlan, 2 pods per node).
+    Up(UpArgs),
+    /// Remove a lab: its processes (by PID) and every namespace with its prefix.
+    Down(NameArg),
+    /// Nodes, leases and pods.
+    Status(NameArg),
+    /// The all-pairs connectivity matrix; non-zero exit on any failure.
+    Check {
+        #[command(flatten)]
+        name: NameArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run a command inside a pod's (or node's) namespace: `podnet lab exec POD -- CMD...`.
+    Exec {
+        #[command(flatten)]
+        name: NameArg,
+        target: String,
+        #[arg(last = true, required = true)]
+        argv: Vec<String>,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct NameArg {
+    /// The lab's name (several labs can coexist).
+    #[arg(long, default_value = "default")]
+    pub name: String,
+}
+
+#[derive(Args, Debug)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub name: NameArg,
+    /// `vxlan` or `host-gw`.
+    #[arg(long, default_value = "vxlan")]
+    pub backend: String,
+    #[arg(long, default_value_t = 3)]
+    pub nodes: usize,
+    /// L2 segments the nodes are spread over (joined by a router).
+    #[arg(long, default_value_t = 1)]
+    pub segments: usize,
+    #[arg(long, default_value_t = 2)]
+    pub pods_per_node: usize,
+    /// `embedded` (no server) or `etcd` (a real etcd in a control-plane namespace).
+    #[arg(long, default_value = "embedded")]
+    pub store: String,
+}
+
+fn check_name(name: &str) -> Result<()> {
+    if name.is_empty()
+        || name.len() > 16
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        bail!("lab name {name:?}: use 1-16 of a-z, 0-9, '-'");
+    }
+    Ok(())
+}
+
+/// Runs a lab subcommand.
+pub fn main(a: &LabArgs) -> Result<()> {
+    match &a.cmd {
+        LabCmd::Up(u) => {
+            check_name(&u.name.name)?;
+            if !(1..=9).contains(&u.nodes) || !(1..=4).contains(&u.segments) {
+                bail!("--nodes must be 1..=9 and --segments 1..=4");
+            }
+            let spec = LabSpec::generated(
+                &u.name.name,
+                &u.backend,
+                u.nodes,
+                u.segments,
+                u.pods_per_node,
+            );
+            match up::up(&spec, &u.store) {
+                Ok(st) => {
+                    print_status(&st);
+                    println!(
+                        "\nnext: podnet lab check --name {0}   |   podnet lab down --name {0}",
+                        st.name
+                    );
+                    Ok(())
+                }
+                Err(e) => {
+                    let _ = down::down(&spec.name);
+                    Err(e.context("lab up failed; everything it created was removed"))
+                }
+            }
+        }
+        LabCmd::Down(n) => {
+            check_name(&n.name)?;
+            let removed = down::down(&n.name)?;
+            println!("lab {:?} removed ({removed} namespaces)", n.name);
+            Ok(())
+        }
+        LabCmd::Status(n) => {
+            print_status(&LabState::load(&n.name)?);
+            Ok(())
+        }
+        LabCmd::Check { name, json } => {
+            let st = LabState::load(&name.name)?;
+            if check::run_check(&st, *json)? {
+                Ok(())
+            } else {
+                bail!("connectivity check failed")
+            }
+        }
+        LabCmd::Exec { name, target, argv } => {
+            let st = LabState::load(&name.name)?;
+            let ns = st
+                .pod(target)
+                .map(|p| p.netns.clone())
+                .or_else(|| st.node(target).map(|n| n.netns.clone()))
+                .with_context(|| format!("no pod or node {target:?} in lab {:?}", name.name))?;
+            let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+            let status = sh::command(&ns, &argv)
+                .status()
+                .context("run the command")?;
+            std::process::exit(status.code().unwrap_or(1));
+        }
+    }
+}
+
+fn print_status(st: &LabState) {
+    println!(
+        "lab {} (backend {}, namespaces {}*)",
+        st.name, st.backend, st.prefix
+    );
+    println!(
+        "{:<8} {:<16} {:<16} {}",
+        "node", "underlay", "pod subnet", "agent status"
+    );
+    for n in &st.nodes {
+        let status = std::fs::read_to_string(
+            LabState::dir(&st.name)
+                .join(&n.name)
+                .join("agent/status.json"),
+        )
+        .ok()
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok());
+        let summary = match status {
+            Some(v) => {
+                let unreachable: Vec<String> = v["unreachable"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|u| u.as_str().map(String::from))
+                    .collect();
+                let mut s = format!("{} peers", v["peers"]);
+                if !unreachable.is_empty() {
+                    s.push_str(&format!(
+                        ", UNREACHABLE by host-gw: {}",
+                        unreachable.join(", ")
+                    ));
+                }
+                s
+            }
+            None => "no status yet".into(),
+        };
+        let ip = n.ip.map(|i| i.to_string()).unwrap_or_default();
+        println!(
+            "{:<8} {:<16} {:<16} {}",
+            n.name,
+            ip,
+            n.subnet.clone().unwrap_or_default(),
+            summary
+        );
+    }
+    println!("{:<8} {:<8} {:<10} {}", "pod", "node", "mode", "address");
+    for p in &st.pods {
+        let ip =
+            p.ip.map(|i| format!("{i}:{}", p.port))
+                .unwrap_or_else(|| "-".into());
+        println!(
+            "{:<8} {:<8} {:<10} {}",
+            p.name,
+            p.node,
+            format!("{:?}", p.mode).to_lowercase(),
+            ip
+        );
+    }
+}

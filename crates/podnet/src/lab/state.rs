@@ -1,0 +1,80 @@
+//! The lab's record of what it created, under `/run/podnet/labs/NAME/state.json`, written as it
+//! goes, so `lab down` can remove everything even after a crash.
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use super::spec::PodMode;
+
+/// Where labs keep their state.
+pub const LABS_DIR: &str = "/run/podnet/labs";
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct NodeState {
+    pub name: String,
+    pub netns: String,
+    pub segment: usize,
+    pub ip: Option<Ipv4Addr>,
+    pub subnet: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PodState {
+    pub name: String,
+    pub node: String,
+    pub mode: PodMode,
+    /// The namespace the pod lives in (its own, the node's, or another pod's).
+    pub netns: String,
+    pub ip: Option<Ipv4Addr>,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LabState {
+    pub name: String,
+    pub prefix: String,
+    pub backend: String,
+    pub namespaces: Vec<String>,
+    /// Processes the lab started (agents, servers), stopped by PID.
+    pub pids: Vec<(String, u32)>,
+    pub nodes: Vec<NodeState>,
+    pub pods: Vec<PodState>,
+}
+
+impl LabState {
+    pub fn dir(name: &str) -> PathBuf {
+        PathBuf::from(LABS_DIR).join(name)
+    }
+
+    pub fn load(name: &str) -> Result<LabState> {
+        let p = Self::dir(name).join("state.json");
+        let s = std::fs::read_to_string(&p)
+            .with_context(|| format!("no lab {name:?} ({} missing)", p.display()))?;
+        serde_json::from_str(&s).with_context(|| format!("read {}", p.display()))
+    }
+
+    pub fn save(&self) -> Result<()> {
+        let dir = Self::dir(&self.name);
+        std::fs::create_dir_all(&dir)?;
+        let tmp = dir.join("state.json.tmp");
+        std::fs::write(&tmp, serde_json::to_string_pretty(self)?)?;
+        std::fs::rename(&tmp, dir.join("state.json"))?;
+        Ok(())
+    }
+
+    pub fn pod(&self, name: &str) -> Option<&PodState> {
+        self.pods.iter().find(|p| p.name == name)
+    }
+
+    pub fn node(&self, name: &str) -> Option<&NodeState> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+}
+
+/// The namespace prefix of lab `name`.
+pub fn prefix(name: &str) -> String {
+    format!("pnlab-{name}-")
+}

@@ -1,0 +1,508 @@
+//! `podnet lab up`: build the lab from a spec. Every object is a namespace with the lab's prefix;
+//! the host namespace is never touched. What exists is recorded in the state file as it is
+//! created, so `lab down` can always clean up.
+
+use std::net::Ipv4Addr;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::sh::{add_ns, command, ns_path, run, sysctl};
+use super::spec::{
+    node_ip, router_ip, LabSpec, PodMode, INET_HOST, INET_ROUTER, NODE_PORT, POD_PORT, SIDECAR_PORT,
+};
+use super::state::{prefix, LabState, NodeState, PodState};
+use crate::nsutil::CniCall;
+
+/// How long agents get to lease their subnets.
+const AGENT_READY: Duration = Duration::from_secs(30);
+
+struct Up<'a> {
+    spec: &'a LabSpec,
+    st: LabState,
+    exe: PathBuf,
+    dir: PathBuf,
+    store: String,
+}
+
+impl Up<'_> {
+    fn ns(&self, what: &str) -> String {
+        format!("{}{what}", self.st.prefix)
+    }
+
+    fn add(&mut self, what: &str) -> Result<String> {
+        let ns = self.ns(what);
+        self.st.namespaces.push(ns.clone());
+        self.st.save()?;
+        add_ns(&ns)?;
+        Ok(ns)
+    }
+
+    /// Starts `argv` in `ns` in the background (own process group, output to `log`).
+    fn spawn(&mut self, what: &str, ns: &str, argv: &[&str], log: &Path) -> Result<u32> {
+        let out =
+            std::fs::File::create(log).with_context(|| format!("create {}", log.display()))?;
+        let child = command(ns, argv)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .process_group(0)
+            .spawn()
+            .with_context(|| format!("start {what}"))?;
+        self.st.pids.push((what.to_string(), child.id()));
+        self.st.save()?;
+        Ok(child.id())
+    }
+
+    fn serve(&mut self, what: &str, ns: &str, port: u16) -> Result<()> {
+        let exe = self.exe.display().to_string();
+        let log = self.dir.join(format!("serve-{what}.log"));
+        self.spawn(
+            &format!("serve {what}"),
+            ns,
+            &[&exe, "serve", "--port", &port.to_string()],
+            &log,
+        )
+        .map(|_| ())
+    }
+}
+
+/// Builds the lab; `store` is `embedded` or `etcd`.
+pub fn up(spec: &LabSpec, store_kind: &str) -> Result<LabState> {
+    if LabState::dir(&spec.name).join("state.json").exists() {
+        bail!(
+            "lab {:?} already exists: run `podnet lab down --name {}` first",
+            spec.name,
+            spec.name
+        );
+    }
+    let dir = LabState::dir(&spec.name);
+    std::fs::create_dir_all(&dir)?;
+    let exe = std::env::current_exe().context("find the podnet binary")?;
+    let st = LabState {
+        name: spec.name.clone(),
+        prefix: prefix(&spec.name),
+        backend: spec.backend.clone(),
+        ..Default::default()
+    };
+    let mut u = Up {
+        spec,
+        st,
+        exe,
+        dir: dir.clone(),
+        store: String::new(),
+    };
+    let pb = ProgressBar::new(5 + spec.nodes.len() as u64 + spec.pods.len() as u64);
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    pb.enable_steady_tick(Duration::from_millis(120));
+
+    pb.set_message("underlay: switches, router, internet");
+    build_underlay(&mut u)?;
+    pb.inc(1);
+    pb.set_message(format!("datastore ({store_kind})"));
+    start_store(&mut u, store_kind)?;
+    pb.inc(1);
+    for n in &spec.nodes {
+        pb.set_message(format!("node {}: namespace, underlay, agent", n.name));
+        add_node(&mut u, &n.name, n.segment)?;
+        pb.inc(1);
+    }
+    pb.set_message("waiting for the agents' leases");
+    wait_for_leases(&mut u)?;
+    pb.inc(1);
+    for p in &spec.pods {
+        pb.set_message(format!("pod {} on {} ({:?})", p.name, p.node, p.mode));
+        add_pod(&mut u, &p.name, &p.node, &p.mode)?;
+        pb.inc(1);
+    }
+    let inet = u.ns("inet");
+    u.serve("inet", &inet, POD_PORT)?;
+    pb.inc(1);
+    pb.finish_and_clear();
+    u.st.save()?;
+    Ok(u.st)
+}
+
+fn build_underlay(u: &mut Up<'_>) -> Result<()> {
+    let router = u.add("router")?;
+    sysctl(&router, "net.ipv4.ip_forward", "1")?;
+    for k in 0..u.spec.segments {
+        let sw = u.add(&format!("sw{k}"))?;
+        run(&sw, &["ip", "link", "add", "br0", "type", "bridge"])?;
+        run(&sw, &["ip", "link", "set", "br0", "up"])?;
+        let leg = format!("s{k}");
+        run(
+            &router,
+            &[
+                "ip",
+                "link",
+                "add",
+                &leg,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "router",
+                "netns",
+                &ns_path(&sw),
+            ],
+        )?;
+        run(&sw, &["ip", "link", "set", "router", "master", "br0", "up"])?;
+        run(
+            &router,
+            &[
+                "ip",
+                "addr",
+                "add",
+                &format!("{}/24", router_ip(k)),
+                "dev",
+                &leg,
+            ],
+        )?;
+        run(&router, &["ip", "link", "set", &leg, "up"])?;
+    }
+    let inet = u.add("inet")?;
+    run(
+        &router,
+        &[
+            "ip",
+            "link",
+            "add",
+            "inet0",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            &ns_path(&inet),
+        ],
+    )?;
+    run(
+        &router,
+        &[
+            "ip",
+            "addr",
+            "add",
+            &format!("{INET_ROUTER}/24"),
+            "dev",
+            "inet0",
+        ],
+    )?;
+    run(&router, &["ip", "link", "set", "inet0", "up"])?;
+    run(
+        &inet,
+        &[
+            "ip",
+            "addr",
+            "add",
+            &format!("{INET_HOST}/24"),
+            "dev",
+            "eth0",
+        ],
+    )?;
+    run(&inet, &["ip", "link", "set", "eth0", "up"])?;
+    run(
+        &inet,
+        &[
+            "ip",
+            "route",
+            "add",
+            "198.18.0.0/15",
+            "via",
+            &INET_ROUTER.to_string(),
+        ],
+    )?;
+    Ok(())
+}
+
+fn start_store(u: &mut Up<'_>, kind: &str) -> Result<()> {
+    match kind {
+        "embedded" => {
+            u.store = format!("embedded:{}", u.dir.join("store.db").display());
+            Ok(())
+        }
+        "etcd" => {
+            // etcd runs in its own "control plane" namespace on segment 0.
+            let cp = u.add("cp")?;
+            let sw = u.ns("sw0");
+            run(
+                &cp,
+                &[
+                    "ip",
+                    "link",
+                    "add",
+                    "eth0",
+                    "type",
+                    "veth",
+                    "peer",
+                    "name",
+                    "cp",
+                    "netns",
+                    &ns_path(&sw),
+                ],
+            )?;
+            run(&sw, &["ip", "link", "set", "cp", "master", "br0", "up"])?;
+            let ip = Ipv4Addr::new(198, 18, 0, 2);
+            run(
+                &cp,
+                &["ip", "addr", "add", &format!("{ip}/24"), "dev", "eth0"],
+            )?;
+            run(&cp, &["ip", "link", "set", "eth0", "up"])?;
+            run(
+                &cp,
+                &[
+                    "ip",
+                    "route",
+                    "add",
+                    "default",
+                    "via",
+                    &router_ip(0).to_string(),
+                ],
+            )?;
+            let data = u.dir.join("etcd");
+            std::fs::create_dir_all(&data)?;
+            let (client, peer) = (format!("http://{ip}:2379"), format!("http://{ip}:2380"));
+            let argv = [
+                "etcd",
+                "--name",
+                "podnet",
+                "--data-dir",
+                &data.display().to_string(),
+                "--listen-client-urls",
+                &client,
+                "--advertise-client-urls",
+                &client,
+                "--listen-peer-urls",
+                &peer,
+                "--initial-advertise-peer-urls",
+                &peer,
+                "--initial-cluster",
+                &format!("podnet={peer}"),
+                "--log-level",
+                "error",
+            ];
+            let log = u.dir.join("etcd.log");
+            u.spawn("etcd", &cp, &argv, &log)?;
+            u.store = format!("etcd://{ip}:2379");
+            Ok(())
+        }
+        other => bail!("--store {other:?}: use embedded or etcd"),
+    }
+}
+
+fn add_node(u: &mut Up<'_>, name: &str, segment: usize) -> Result<()> {
+    let index = u
+        .spec
+        .nodes
+        .iter()
+        .position(|n| n.name == name)
+        .unwrap_or(0)
+        + 1;
+    let ns = u.add(name)?;
+    let sw = u.ns(&format!("sw{segment}"));
+    let ip = node_ip(segment, index);
+    run(
+        &ns,
+        &[
+            "ip",
+            "link",
+            "add",
+            "eth0",
+            "type",
+            "veth",
+            "peer",
+            "name",
+            name,
+            "netns",
+            &ns_path(&sw),
+        ],
+    )?;
+    run(&sw, &["ip", "link", "set", name, "master", "br0", "up"])?;
+    run(
+        &ns,
+        &["ip", "addr", "add", &format!("{ip}/24"), "dev", "eth0"],
+    )?;
+    run(&ns, &["ip", "link", "set", "eth0", "up"])?;
+    run(
+        &ns,
+        &[
+            "ip",
+            "route",
+            "add",
+            "default",
+            "via",
+            &router_ip(segment).to_string(),
+        ],
+    )?;
+    sysctl(&ns, "net.ipv4.ip_forward", "1")?;
+    let ndir = u.dir.join(name);
+    std::fs::create_dir_all(&ndir)?;
+    let exe = u.exe.display().to_string();
+    let (facts, state) = (ndir.join("node.json"), ndir.join("agent"));
+    let store = u.store.clone();
+    let argv = [
+        exe.as_str(),
+        "agent",
+        "--node",
+        name,
+        "--store",
+        &store,
+        "--backend",
+        &u.spec.backend,
+        "--underlay-dev",
+        "eth0",
+        "--facts",
+        &facts.display().to_string(),
+        "--state-dir",
+        &state.display().to_string(),
+        "--lease-ttl",
+        "30",
+        "--resync",
+        "5",
+    ];
+    u.spawn(
+        &format!("agent {name}"),
+        &ns,
+        &argv,
+        &ndir.join("agent.log"),
+    )?;
+    u.st.nodes.push(NodeState {
+        name: name.into(),
+        netns: ns.clone(),
+        segment,
+        ip: Some(ip),
+        subnet: None,
+    });
+    u.serve(name, &ns, NODE_PORT)?;
+    Ok(())
+}
+
+fn wait_for_leases(u: &mut Up<'_>) -> Result<()> {
+    let start = Instant::now();
+    for i in 0..u.st.nodes.len() {
+        let facts = u.dir.join(&u.st.nodes[i].name).join("node.json");
+        loop {
+            if let Ok(bytes) = std::fs::read(&facts) {
+                if let Ok(f) = podnet_plugin::facts::parse(&bytes) {
+                    u.st.nodes[i].subnet = Some(f.subnet.to_string());
+                    break;
+                }
+            }
+            if start.elapsed() > AGENT_READY {
+                let log = u.dir.join(&u.st.nodes[i].name).join("agent.log");
+                let tail = std::fs::read_to_string(&log).unwrap_or_default();
+                bail!(
+                    "agent on {} did not lease a subnet in {AGENT_READY:?}; its log:\n{tail}",
+                    u.st.nodes[i].name
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    u.st.save()
+}
+
+fn pod_conf(u: &Up<'_>, node: &str) -> String {
+    let ndir = u.dir.join(node);
+    serde_json::json!({
+        "cniVersion": "1.1.0", "name": "podnet", "type": "podnet", "bridge": "podnet0", "ipMasq": true,
+        "ipam": {"nodeFacts": ndir.join("node.json"), "dataDir": ndir.join("ipam")}
+    })
+    .to_string()
+}
+
+fn add_pod(u: &mut Up<'_>, name: &str, node: &str, mode: &PodMode) -> Result<()> {
+    let node_ns =
+        u.st.node(node)
+            .map(|n| n.netns.clone())
+            .with_context(|| format!("pod {name}: no node {node:?}"))?;
+    let node_ip = u.st.node(node).and_then(|n| n.ip);
+    let pod = match mode {
+        PodMode::Bridge => {
+            let ns = u.add(name)?;
+            let call = CniCall {
+                plugin: u.exe.clone(),
+                command: "ADD".into(),
+                container_id: format!("{}{name}", u.st.prefix),
+                netns: ns_path(&ns),
+                ifname: "eth0".into(),
+                cni_path: u
+                    .exe
+                    .parent()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                node: Some(PathBuf::from(ns_path(&node_ns))),
+                extra_env: vec![],
+            };
+            let out = call.exec(pod_conf(u, node).as_bytes())?;
+            if !out.status.success() {
+                bail!(
+                    "CNI ADD for pod {name} failed: {}",
+                    String::from_utf8_lossy(&out.stdout)
+                );
+            }
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+            let ip = v["ips"][0]["address"]
+                .as_str()
+                .and_then(|a| a.split('/').next())
+                .and_then(|a| a.parse().ok());
+            u.serve(name, &ns, POD_PORT)?;
+            PodState {
+                name: name.into(),
+                node: node.into(),
+                mode: mode.clone(),
+                netns: ns,
+                ip,
+                port: POD_PORT,
+            }
+        }
+        PodMode::Host => {
+            u.serve(name, &node_ns, POD_PORT)?;
+            PodState {
+                name: name.into(),
+                node: node.into(),
+                mode: mode.clone(),
+                netns: node_ns,
+                ip: node_ip,
+                port: POD_PORT,
+            }
+        }
+        PodMode::None => {
+            let ns = u.add(name)?;
+            u.serve(name, &ns, POD_PORT)?;
+            PodState {
+                name: name.into(),
+                node: node.into(),
+                mode: mode.clone(),
+                netns: ns,
+                ip: None,
+                port: POD_PORT,
+            }
+        }
+        PodMode::Container(other) => {
+            let o =
+                u.st.pod(other).cloned().with_context(|| {
+                    format!("pod {name}: container:{other} is not an earlier pod")
+                })?;
+            u.serve(name, &o.netns, SIDECAR_PORT)?;
+            PodState {
+                name: name.into(),
+                node: node.into(),
+                mode: mode.clone(),
+                netns: o.netns,
+                ip: o.ip,
+                port: SIDECAR_PORT,
+            }
+        }
+    };
+    u.st.pods.push(pod);
+    u.st.save()
+}
