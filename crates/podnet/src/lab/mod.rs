@@ -153,8 +153,8 @@ fn print_status(st: &LabState) {
         st.name, st.backend, st.prefix
     );
     println!(
-        "{:<8} {:<16} {:<16} {}",
-        "node", "underlay", "pod subnet", "agent status"
+        "{:<8} {:<16} {:<16} agent status",
+        "node", "underlay", "pod subnet"
     );
     for n in &st.nodes {
         let status = std::fs::read_to_string(
@@ -192,7 +192,7 @@ fn print_status(st: &LabState) {
             summary
         );
     }
-    println!("{:<8} {:<8} {:<10} {}", "pod", "node", "mode", "address");
+    println!("{:<8} {:<8} {:<10} address", "pod", "node", "mode");
     for p in &st.pods {
         let ip =
             p.ip.map(|i| format!("{i}:{}", p.port))
