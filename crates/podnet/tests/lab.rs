@@ -1,0 +1,151 @@
+//! Tier 4: real labs. The default lab comes up, checks green and goes away leaving the host
+//! namespace byte-identical; both backends pass on one segment; across two segments joined by a
+//! router vxlan passes and host-gw names the unreachable peers; the etcd store works; two labs
+//! coexist.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::PLUGIN;
+
+fn podnet(args: &[&str]) -> Output {
+    Command::new(PLUGIN).args(args).output().unwrap()
+}
+
+fn ok(out: &Output, what: &str) -> String {
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{what} failed:\n{text}");
+    text
+}
+
+/// A lab that is taken down when the test ends, also on failure.
+struct Lab(String);
+
+impl Lab {
+    fn up(tag: &str, extra: &[&str]) -> Lab {
+        common::require_root();
+        let name = format!("t{}{tag}", std::process::id() % 100_000);
+        let lab = Lab(name.clone());
+        let mut args = vec!["lab", "up", "--name", &name];
+        args.extend_from_slice(extra);
+        ok(&podnet(&args), "lab up");
+        lab
+    }
+
+    fn check(&self) -> Output {
+        podnet(&["lab", "check", "--name", &self.0])
+    }
+
+    fn status(&self, node: &str) -> serde_json::Value {
+        let p = format!("/run/podnet/labs/{}/{node}/agent/status.json", self.0);
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = podnet(&["lab", "down", "--name", &self.0]);
+    }
+}
+
+fn host_snapshot() -> String {
+    let mut s = String::new();
+    for argv in [
+        vec!["ip", "-j", "link", "show"],
+        vec!["ip", "-j", "addr", "show"],
+        vec!["ip", "-j", "route", "show", "table", "all"],
+        vec!["nft", "list", "ruleset"],
+        vec!["cat", "/proc/sys/net/ipv4/ip_forward"],
+    ] {
+        let out = Command::new(argv[0]).args(&argv[1..]).output().unwrap();
+        s.push_str(&String::from_utf8_lossy(&out.stdout));
+    }
+    s
+}
+
+#[test]
+fn default_lab_is_green_and_leaves_the_host_untouched() {
+    let before = host_snapshot();
+    let lab = Lab::up("d", &[]);
+    let text = ok(&lab.check(), "lab check");
+    assert!(text.contains("72 passed, 0 failed"), "{text}");
+    let status = ok(&podnet(&["lab", "status", "--name", &lab.0]), "lab status");
+    assert!(
+        status.contains("n3") && status.contains("10.244."),
+        "{status}"
+    );
+    // exec runs inside a pod.
+    let exec = ok(
+        &podnet(&[
+            "lab", "exec", "--name", &lab.0, "n1-a", "--", "ip", "-br", "addr", "show", "eth0",
+        ]),
+        "lab exec",
+    );
+    assert!(exec.contains("10.244."), "{exec}");
+    ok(&podnet(&["lab", "down", "--name", &lab.0]), "lab down");
+    assert_eq!(
+        podnet::nsutil::list_with_prefix(&format!("pnlab-{}-", lab.0)),
+        Vec::<String>::new()
+    );
+    assert_eq!(host_snapshot(), before, "the host namespace changed");
+}
+
+#[test]
+fn host_gw_passes_on_one_segment() {
+    let lab = Lab::up("h", &["--backend", "host-gw", "--pods-per-node", "1"]);
+    let text = ok(&lab.check(), "lab check");
+    assert!(text.contains("27 passed, 0 failed"), "{text}");
+}
+
+#[test]
+fn two_segments_vxlan_passes_host_gw_names_unreachable_peers() {
+    let vx = Lab::up("v2", &["--segments", "2", "--pods-per-node", "1"]);
+    let text = ok(&vx.check(), "vxlan lab check");
+    assert!(text.contains("0 failed"), "{text}");
+
+    let hg = Lab::up(
+        "g2",
+        &[
+            "--backend",
+            "host-gw",
+            "--segments",
+            "2",
+            "--pods-per-node",
+            "1",
+        ],
+    );
+    assert!(
+        !hg.check().status.success(),
+        "host-gw across a router cannot pass"
+    );
+    // n2 is alone on segment 1: it names both other nodes, and they name n2.
+    let n2: Vec<String> = hg.status("n2")["unreachable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(n2, vec!["n1 (198.18.0.11)", "n3 (198.18.0.13)"]);
+    assert_eq!(hg.status("n1")["unreachable"][0], "n2 (198.18.1.12)");
+    let status = ok(&podnet(&["lab", "status", "--name", &hg.0]), "lab status");
+    assert!(
+        status.contains("UNREACHABLE by host-gw: n1 (198.18.0.11), n3 (198.18.0.13)"),
+        "{status}"
+    );
+}
+
+#[test]
+fn etcd_lab_passes() {
+    let lab = Lab::up(
+        "e",
+        &["--store", "etcd", "--nodes", "2", "--pods-per-node", "1"],
+    );
+    let text = ok(&lab.check(), "lab check");
+    assert!(text.contains("0 failed"), "{text}");
+}
