@@ -141,6 +141,64 @@ fn two_segments_vxlan_passes_host_gw_names_unreachable_peers() {
 }
 
 #[test]
+fn the_four_network_modes() {
+    common::require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let name = format!("t{}m", std::process::id() % 100_000);
+    let spec = include_str!("../../../examples/modes.yaml")
+        .replace("name: modes", &format!("name: {name}"));
+    let path = dir.path().join("modes.yaml");
+    std::fs::write(&path, spec).unwrap();
+    let lab = Lab(name.clone());
+    ok(
+        &podnet(&["lab", "up", path.to_str().unwrap()]),
+        "lab up modes.yaml",
+    );
+    let text = ok(&lab.check(), "lab check");
+    for kind in ["container: shared netns", "none: loopback only"] {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(kind))
+            .unwrap_or_default();
+        assert!(line.ends_with("1/1 ok"), "{kind}: {line:?}\n{text}");
+    }
+    assert!(text.contains(" 0 failed"), "{text}");
+    // host mode: the pod's address is the node's; container mode: the same IP as the pod it joins.
+    let status = ok(&podnet(&["lab", "status", "--name", &name]), "lab status");
+    assert!(
+        status.contains("tools    n1       host       198.18.0.11:8080"),
+        "{status}"
+    );
+    assert!(
+        status.contains("sidecar  n1       container:web"),
+        "{status}"
+    );
+    let web_ip = status
+        .lines()
+        .find(|l| l.starts_with("web "))
+        .unwrap()
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .split(':')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        status.contains(&format!("container:web {web_ip}:8082")),
+        "{status}"
+    );
+    // none: no interface but loopback.
+    let links = ok(
+        &podnet(&[
+            "lab", "exec", "--name", &name, "isolated", "--", "ip", "-o", "link",
+        ]),
+        "exec isolated",
+    );
+    assert_eq!(links.lines().count(), 1, "{links}");
+}
+
+#[test]
 fn etcd_lab_passes() {
     let lab = Lab::up(
         "e",

@@ -164,6 +164,25 @@ pub fn check(st: &LabState) -> Vec<Probe> {
             s.spawn(move || chunk.iter_mut().for_each(execute));
         }
     });
+    // A `container:` pod shares the other pod's namespace: it reaches it on loopback.
+    for p in &st.pods {
+        if let PodMode::Container(other) = &p.mode {
+            if let Some(o) = st.pod(other) {
+                let lo: BTreeSet<Ipv4Addr> = [Ipv4Addr::LOCALHOST].into();
+                let mut pr = probe(
+                    "container: shared netns",
+                    &p.name,
+                    &p.netns,
+                    &o.name,
+                    Ipv4Addr::LOCALHOST,
+                    o.port,
+                    lo,
+                );
+                execute(&mut pr);
+                probes.push(pr);
+            }
+        }
+    }
     // A `none` pod must have loopback only.
     for p in st.pods.iter().filter(|p| p.mode == PodMode::None) {
         let links = run(&p.netns, &["ip", "-o", "link"]).unwrap_or_default();
@@ -218,6 +237,7 @@ pub fn print(st: &LabState, probes: &[Probe]) -> bool {
         "node→pod",
         "pod→node",
         "pod→internet",
+        "container: shared netns",
         "none: loopback only",
     ] {
         let of: Vec<&Probe> = probes.iter().filter(|p| p.kind == kind).collect();
@@ -226,7 +246,7 @@ pub fn print(st: &LabState, probes: &[Probe]) -> bool {
         }
         let ok = of.iter().filter(|p| p.ok).count();
         println!(
-            "{kind:<22} {ok}/{} {}",
+            "{kind:<24} {ok}/{} {}",
             of.len(),
             if ok == of.len() { "ok" } else { "FAIL" }
         );

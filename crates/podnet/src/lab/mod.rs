@@ -54,6 +54,8 @@ pub struct NameArg {
 
 #[derive(Args, Debug)]
 pub struct UpArgs {
+    /// A YAML lab spec (see examples/); without one, the flags below describe the lab.
+    pub spec: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub name: NameArg,
     /// `vxlan` or `host-gw`.
@@ -87,18 +89,30 @@ fn check_name(name: &str) -> Result<()> {
 pub fn main(a: &LabArgs) -> Result<()> {
     match &a.cmd {
         LabCmd::Up(u) => {
-            check_name(&u.name.name)?;
-            if !(1..=9).contains(&u.nodes) || !(1..=4).contains(&u.segments) {
-                bail!("--nodes must be 1..=9 and --segments 1..=4");
-            }
-            let spec = LabSpec::generated(
-                &u.name.name,
-                &u.backend,
-                u.nodes,
-                u.segments,
-                u.pods_per_node,
-            );
-            match up::up(&spec, &u.store) {
+            let spec = match &u.spec {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .with_context(|| format!("read {}", path.display()))?;
+                    spec::parse_yaml(&text)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+                }
+                None => {
+                    check_name(&u.name.name)?;
+                    if !(1..=9).contains(&u.nodes) || !(1..=4).contains(&u.segments) {
+                        bail!("--nodes must be 1..=9 and --segments 1..=4");
+                    }
+                    let mut s = LabSpec::generated(
+                        &u.name.name,
+                        &u.backend,
+                        u.nodes,
+                        u.segments,
+                        u.pods_per_node,
+                    );
+                    s.store = u.store.clone();
+                    s
+                }
+            };
+            match up::up(&spec, &spec.store) {
                 Ok(st) => {
                     print_status(&st);
                     println!(
@@ -201,7 +215,7 @@ fn print_status(st: &LabState) {
             "{:<8} {:<8} {:<10} {}",
             p.name,
             p.node,
-            format!("{:?}", p.mode).to_lowercase(),
+            p.mode.to_string(),
             ip
         );
     }

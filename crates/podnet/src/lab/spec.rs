@@ -20,6 +20,17 @@ pub enum PodMode {
     Container(String),
 }
 
+impl std::fmt::Display for PodMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PodMode::Bridge => f.write_str("bridge"),
+            PodMode::Host => f.write_str("host"),
+            PodMode::None => f.write_str("none"),
+            PodMode::Container(p) => write!(f, "container:{p}"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeSpec {
     pub name: String,
@@ -37,9 +48,164 @@ pub struct PodSpec {
 pub struct LabSpec {
     pub name: String,
     pub backend: String,
+    #[serde(default = "default_store")]
+    pub store: String,
     pub segments: usize,
     pub nodes: Vec<NodeSpec>,
     pub pods: Vec<PodSpec>,
+}
+
+fn default_store() -> String {
+    "embedded".into()
+}
+
+/// The YAML form (see `examples/`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSpec {
+    name: Option<String>,
+    backend: Option<String>,
+    store: Option<String>,
+    segments: Option<usize>,
+    nodes: Vec<RawNode>,
+    #[serde(default)]
+    pods: Vec<RawPod>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNode {
+    name: String,
+    #[serde(default)]
+    segment: usize,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPod {
+    name: String,
+    node: String,
+    /// `bridge` (default), `host`, `none` or `container:POD`.
+    mode: Option<String>,
+    /// Kubernetes namespace and labels: carried for Services and NetworkPolicy.
+    #[allow(dead_code)]
+    namespace: Option<String>,
+    #[allow(dead_code)]
+    #[serde(default)]
+    labels: std::collections::BTreeMap<String, String>,
+}
+
+fn valid_name(s: &str, max: usize) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// Parses and validates a YAML lab spec; errors name the offending entry.
+pub fn parse_yaml(text: &str) -> Result<LabSpec, String> {
+    let raw: RawSpec = serde_yaml_ng::from_str(text).map_err(|e| format!("lab spec: {e}"))?;
+    let segments = raw.segments.unwrap_or(1);
+    if !(1..=4).contains(&segments) {
+        return Err(format!("segments: {segments} is not in 1..=4"));
+    }
+    let name = raw.name.unwrap_or_else(|| "default".into());
+    if !valid_name(&name, 16) {
+        return Err(format!("name: {name:?}: use 1-16 of a-z, 0-9, '-'"));
+    }
+    let backend = raw.backend.unwrap_or_else(|| "vxlan".into());
+    if backend != "vxlan" && backend != "host-gw" {
+        return Err(format!("backend: {backend:?} is not vxlan or host-gw"));
+    }
+    let store = raw.store.unwrap_or_else(default_store);
+    if store != "embedded" && store != "etcd" {
+        return Err(format!("store: {store:?} is not embedded or etcd"));
+    }
+    if raw.nodes.is_empty() || raw.nodes.len() > 9 {
+        return Err("nodes: a lab has 1 to 9 nodes".into());
+    }
+    let mut nodes = Vec::new();
+    for n in raw.nodes {
+        if !valid_name(&n.name, 12)
+            || n.name == "router"
+            || n.name == "inet"
+            || n.name.starts_with("sw")
+        {
+            return Err(format!(
+                "nodes: {:?}: use 1-12 of a-z, 0-9, '-' (not router, inet, sw*)",
+                n.name
+            ));
+        }
+        if n.segment >= segments {
+            return Err(format!(
+                "nodes: {}: segment {} does not exist (segments: {segments})",
+                n.name, n.segment
+            ));
+        }
+        if nodes.iter().any(|x: &NodeSpec| x.name == n.name) {
+            return Err(format!("nodes: {:?} appears twice", n.name));
+        }
+        nodes.push(NodeSpec {
+            name: n.name,
+            segment: n.segment,
+        });
+    }
+    let mut pods: Vec<PodSpec> = Vec::new();
+    for p in raw.pods {
+        if !valid_name(&p.name, 12)
+            || nodes.iter().any(|n| n.name == p.name)
+            || pods.iter().any(|x| x.name == p.name)
+        {
+            return Err(format!(
+                "pods: {:?}: a unique name of 1-12 of a-z, 0-9, '-' (not a node's)",
+                p.name
+            ));
+        }
+        if !nodes.iter().any(|n| n.name == p.node) {
+            return Err(format!(
+                "pods: {}: node {:?} does not exist",
+                p.name, p.node
+            ));
+        }
+        let mode = match p.mode.as_deref().unwrap_or("bridge") {
+            "bridge" => PodMode::Bridge,
+            "host" => PodMode::Host,
+            "none" => PodMode::None,
+            m => match m.strip_prefix("container:") {
+                Some(other) => {
+                    let target = pods.iter().find(|x| x.name == other).ok_or_else(|| {
+                        format!(
+                            "pods: {}: container:{other} must name an earlier pod",
+                            p.name
+                        )
+                    })?;
+                    if target.node != p.node || matches!(target.mode, PodMode::Container(_)) {
+                        return Err(format!("pods: {}: container:{other} must be an earlier pod on the same node, not itself a container: pod", p.name));
+                    }
+                    PodMode::Container(other.to_string())
+                }
+                None => {
+                    return Err(format!(
+                        "pods: {}: mode {m:?} is not bridge, host, none or container:POD",
+                        p.name
+                    ))
+                }
+            },
+        };
+        pods.push(PodSpec {
+            name: p.name,
+            node: p.node,
+            mode,
+        });
+    }
+    Ok(LabSpec {
+        name,
+        backend,
+        store,
+        segments,
+        nodes,
+        pods,
+    })
 }
 
 impl LabSpec {
@@ -71,6 +237,7 @@ impl LabSpec {
         LabSpec {
             name: name.into(),
             backend: backend.into(),
+            store: default_store(),
             segments,
             nodes,
             pods,
@@ -100,3 +267,55 @@ pub const INET_HOST: Ipv4Addr = Ipv4Addr::new(198, 19, 255, 2);
 pub const POD_PORT: u16 = 8080;
 pub const NODE_PORT: u16 = 8081;
 pub const SIDECAR_PORT: u16 = 8082;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_modes_example() {
+        let s = parse_yaml(include_str!("../../../../examples/modes.yaml")).unwrap();
+        assert_eq!(s.nodes.len(), 2);
+        let modes: Vec<_> = s.pods.iter().map(|p| p.mode.clone()).collect();
+        assert!(modes.contains(&PodMode::Host) && modes.contains(&PodMode::None));
+        assert!(modes.contains(&PodMode::Container("web".into())));
+    }
+
+    #[test]
+    fn every_example_parses() {
+        for text in [
+            include_str!("../../../../examples/default.yaml"),
+            include_str!("../../../../examples/two-segments.yaml"),
+        ] {
+            parse_yaml(text).unwrap();
+        }
+    }
+
+    #[test]
+    fn errors_name_the_entry() {
+        let bad = [
+            ("nodes: []", "1 to 9"),
+            ("nodes: [{name: n1, segment: 3}]", "segment 3"),
+            (
+                "nodes: [{name: n1}]\npods: [{name: a, node: n9}]",
+                "node \"n9\"",
+            ),
+            (
+                "nodes: [{name: n1}]\npods: [{name: a, node: n1, mode: container:b}]",
+                "earlier pod",
+            ),
+            (
+                "nodes: [{name: n1}]\npods: [{name: a, node: n1, mode: macvlan}]",
+                "macvlan",
+            ),
+            ("backend: udp\nnodes: [{name: n1}]", "udp"),
+            ("nodes: [{name: N1}]", "N1"),
+            ("nodes: [{name: n1}]\nbogus: 1", "bogus"),
+        ];
+        for (yaml, want) in bad {
+            let e = parse_yaml(yaml).unwrap_err();
+            assert!(e.contains(want), "{yaml}: {e}");
+        }
+    }
+}

@@ -118,7 +118,7 @@ pub fn up(spec: &LabSpec, store_kind: &str) -> Result<LabState> {
     wait_for_leases(&mut u)?;
     pb.inc(1);
     for p in &spec.pods {
-        pb.set_message(format!("pod {} on {} ({:?})", p.name, p.node, p.mode));
+        pb.set_message(format!("pod {} on {} ({})", p.name, p.node, p.mode));
         add_pod(&mut u, &p.name, &p.node, &p.mode)?;
         pb.inc(1);
     }
