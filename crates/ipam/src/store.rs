@@ -27,6 +27,16 @@ const SCHEMA_VERSION: i64 = 1;
 /// WAL size past which a write checkpoints it. A new connection reads the whole WAL to rebuild
 /// its index, so an unbounded WAL makes every plugin start slower (measured: +3 ms at 7 MB).
 pub const WAL_CHECKPOINT_BYTES: u64 = 256 << 10;
+/// Pause between attempts to initialise a store another process is initialising.
+const INIT_RETRY: Duration = Duration::from_millis(2);
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(SqlCode::DatabaseBusy) | Some(SqlCode::DatabaseLocked)
+    )
+}
+
 /// How long a checkpoint waits for other processes before giving up for now.
 const CHECKPOINT_WAIT: Duration = Duration::from_millis(50);
 
@@ -98,8 +108,19 @@ impl Store {
             source,
         })?;
         let store = Store { conn, path };
-        store.init().map_err(|source| store.sql(source))?;
-        Ok(store)
+        // Many plugins may open a brand-new store at once. Switching it to WAL and creating the
+        // schema can fail with SQLITE_BUSY without going through the busy handler (seen in the
+        // 64-worker storm), so initialisation itself is retried within the busy timeout.
+        let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+        loop {
+            match store.init() {
+                Ok(()) => return Ok(store),
+                Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(INIT_RETRY);
+                }
+                Err(source) => return Err(store.sql(source)),
+            }
+        }
     }
 
     fn sql(&self, source: rusqlite::Error) -> StoreError {

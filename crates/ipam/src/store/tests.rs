@@ -99,3 +99,34 @@ fn concurrent_processes_never_duplicate() {
     assert_eq!(all.len(), 160);
     assert_eq!(distinct.len(), 160);
 }
+
+#[test]
+fn many_processes_opening_a_new_store_at_once() {
+    // The first plugins on a node all find no database and initialise it together.
+    for _ in 0..12 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().to_path_buf();
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(48));
+        let handles: Vec<_> = (0..48)
+            .map(|i| {
+                let (p, b) = (path.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    b.wait();
+                    let mut s = Store::open(&p).map_err(|e| e.to_string())?;
+                    let (net, gw) = (
+                        "10.244.1.0/24".parse().unwrap(),
+                        "10.244.1.1".parse().unwrap(),
+                    );
+                    s.allocate("n", net, gw, &format!("c{i}"), "eth0", "{}")
+                        .map_err(|e| e.to_string())?;
+                    Ok::<_, String>(())
+                })
+            })
+            .collect();
+        let errors: Vec<String> = handles
+            .into_iter()
+            .filter_map(|h| h.join().unwrap().err())
+            .collect();
+        assert_eq!(errors, Vec::<String>::new());
+    }
+}
