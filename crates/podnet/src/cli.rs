@@ -43,7 +43,12 @@ enum Cmd {
         /// Port to listen on (TCP; answers HTTP GET with the peer address).
         #[arg(long, default_value_t = 8080)]
         port: u16,
+        /// Also echo bytes back on this port (for `podnet stream`).
+        #[arg(long)]
+        stream_port: Option<u16>,
     },
+    /// Keep one TCP connection busy against `podnet serve --stream-port`; fail if it breaks.
+    Stream(crate::stream::StreamArgs),
 }
 
 #[derive(Subcommand)]
@@ -60,7 +65,8 @@ pub fn main() -> ExitCode {
         Cmd::Bench {
             what: BenchCmd::Cni(args),
         } => crate::bench::run(&args),
-        Cmd::Serve { port } => crate::serve::run(port),
+        Cmd::Serve { port, stream_port } => crate::serve::run(port, stream_port),
+        Cmd::Stream(args) => crate::stream::run(&args),
         Cmd::DryRun(args) => crate::dryrun::run(&args),
         Cmd::Agent(args) => crate::agent_cmd::main(&args),
         Cmd::Lab(args) => crate::lab::main(&args),

@@ -9,6 +9,7 @@ pub mod dryrun;
 pub mod lab;
 pub mod nsutil;
 pub mod serve;
+pub mod stream;
 
 use std::io::{Read, Write};
 use std::process::ExitCode;

@@ -10,7 +10,7 @@ use super::state::{prefix, LabState};
 use crate::nsutil::list_with_prefix;
 
 /// Whether `pid` still runs a podnet or etcd process (a recycled PID is never signalled).
-fn ours(pid: u32) -> bool {
+pub fn ours(pid: u32) -> bool {
     std::fs::read(format!("/proc/{pid}/cmdline"))
         .map(|c| {
             let c = String::from_utf8_lossy(&c);
@@ -29,9 +29,9 @@ pub fn down(name: &str) -> Result<usize> {
     let st = LabState::load(name).ok();
     if let Some(st) = &st {
         let pids: Vec<u32> = st
-            .pids
+            .procs
             .iter()
-            .map(|(_, p)| *p)
+            .map(|p| p.pid)
             .filter(|p| ours(*p))
             .collect();
         for p in &pids {

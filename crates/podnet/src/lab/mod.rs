@@ -3,6 +3,8 @@
 
 pub mod check;
 pub mod down;
+pub mod graph;
+pub mod procs;
 pub mod sh;
 pub mod spec;
 pub mod state;
@@ -34,6 +36,30 @@ pub enum LabCmd {
         name: NameArg,
         #[arg(long)]
         json: bool,
+    },
+    /// Draw the lab's topology as SVG (nodes, segments, bridges, pods, tunnels).
+    Graph {
+        #[command(flatten)]
+        name: NameArg,
+        /// Where to write the SVG.
+        #[arg(long, short, default_value = "lab.svg")]
+        output: std::path::PathBuf,
+    },
+    /// Restart a node's agent (SIGTERM or SIGKILL, then the same command): the datapath stays.
+    RestartAgent {
+        #[command(flatten)]
+        name: NameArg,
+        node: String,
+        /// Stop it with SIGKILL instead of SIGTERM.
+        #[arg(long)]
+        kill: bool,
+    },
+    /// Stop or start the lab's etcd (labs with `store: etcd`).
+    Store {
+        #[command(flatten)]
+        name: NameArg,
+        /// `stop` or `start`.
+        action: String,
     },
     /// Run a command inside a pod's (or node's) namespace: `podnet lab exec POD -- CMD...`.
     Exec {
@@ -144,6 +170,34 @@ pub fn main(a: &LabArgs) -> Result<()> {
             } else {
                 bail!("connectivity check failed")
             }
+        }
+        LabCmd::Graph { name, output } => {
+            let st = LabState::load(&name.name)?;
+            std::fs::write(output, graph::render(&st))
+                .with_context(|| format!("write {}", output.display()))?;
+            println!("wrote {} (open it in a browser)", output.display());
+            Ok(())
+        }
+        LabCmd::RestartAgent { name, node, kill } => {
+            let mut st = LabState::load(&name.name)?;
+            let sig = if *kill {
+                nix::sys::signal::Signal::SIGKILL
+            } else {
+                nix::sys::signal::Signal::SIGTERM
+            };
+            let pid = procs::restart(&mut st, &format!("agent {node}"), sig)?;
+            println!("agent {node} restarted ({sig}), pid {pid}");
+            Ok(())
+        }
+        LabCmd::Store { name, action } => {
+            let mut st = LabState::load(&name.name)?;
+            match action.as_str() {
+                "stop" => procs::set_running(&mut st, "etcd", false)?,
+                "start" => procs::set_running(&mut st, "etcd", true)?,
+                other => bail!("lab store {other:?}: use stop or start"),
+            }
+            println!("etcd {action}ed");
+            Ok(())
         }
         LabCmd::Exec { name, target, argv } => {
             let st = LabState::load(&name.name)?;

@@ -267,6 +267,8 @@ pub const INET_HOST: Ipv4Addr = Ipv4Addr::new(198, 19, 255, 2);
 pub const POD_PORT: u16 = 8080;
 pub const NODE_PORT: u16 = 8081;
 pub const SIDECAR_PORT: u16 = 8082;
+/// Echo port of `podnet serve` for `podnet stream`.
+pub const STREAM_PORT: u16 = 9000;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

@@ -32,14 +32,24 @@ pub struct PodState {
     pub port: u16,
 }
 
+/// A process the lab started, with what it takes to start it again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Proc {
+    pub what: String,
+    pub pid: u32,
+    pub netns: String,
+    pub argv: Vec<String>,
+    pub log: PathBuf,
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct LabState {
     pub name: String,
     pub prefix: String,
     pub backend: String,
     pub namespaces: Vec<String>,
-    /// Processes the lab started (agents, servers), stopped by PID.
-    pub pids: Vec<(String, u32)>,
+    /// Processes the lab started (agents, servers, etcd), stopped by PID.
+    pub procs: Vec<Proc>,
     pub nodes: Vec<NodeState>,
     pub pods: Vec<PodState>,
 }

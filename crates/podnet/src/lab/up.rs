@@ -3,19 +3,17 @@
 //! created, so `lab down` can always clean up.
 
 use std::net::Ipv4Addr;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::sh::{add_ns, command, ns_path, run, sysctl};
+use super::sh::{add_ns, ns_path, run, sysctl};
 use super::spec::{
     node_ip, router_ip, LabSpec, PodMode, INET_HOST, INET_ROUTER, NODE_PORT, POD_PORT, SIDECAR_PORT,
 };
-use super::state::{prefix, LabState, NodeState, PodState};
+use super::state::{prefix, LabState, NodeState, PodState, Proc};
 use crate::nsutil::CniCall;
 
 /// How long agents get to lease their subnets.
@@ -42,20 +40,19 @@ impl Up<'_> {
         Ok(ns)
     }
 
-    /// Starts `argv` in `ns` in the background (own process group, output to `log`).
+    /// Starts `argv` in `ns` in the background (own process group, output to `log`) and records it.
     fn spawn(&mut self, what: &str, ns: &str, argv: &[&str], log: &Path) -> Result<u32> {
-        let out =
-            std::fs::File::create(log).with_context(|| format!("create {}", log.display()))?;
-        let child = command(ns, argv)
-            .stdin(Stdio::null())
-            .stdout(out.try_clone()?)
-            .stderr(out)
-            .process_group(0)
-            .spawn()
-            .with_context(|| format!("start {what}"))?;
-        self.st.pids.push((what.to_string(), child.id()));
+        let argv: Vec<String> = argv.iter().map(|a| a.to_string()).collect();
+        let pid = super::procs::start(ns, &argv, log).with_context(|| format!("start {what}"))?;
+        self.st.procs.push(Proc {
+            what: what.into(),
+            pid,
+            netns: ns.into(),
+            argv,
+            log: log.to_path_buf(),
+        });
         self.st.save()?;
-        Ok(child.id())
+        Ok(pid)
     }
 
     fn serve(&mut self, what: &str, ns: &str, port: u16) -> Result<()> {
