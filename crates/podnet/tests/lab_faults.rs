@@ -103,7 +103,7 @@ impl Lab {
 
     /// The node's datapath as text: routes, VXLAN neighbours and FDB, nftables (no counters).
     fn datapath(&self, node: &str) -> String {
-        let script = "ip route show table all; ip neigh show dev podnet.1 nud permanent; bridge fdb show dev podnet.1; nft -s list ruleset";
+        let script = "ip -4 route show table all; ip neigh show dev podnet.1 nud permanent; bridge fdb show dev podnet.1; nft -s list ruleset";
         ok(
             &podnet(&[
                 "lab", "exec", "--name", &self.0, node, "--", "sh", "-c", script,

@@ -11,7 +11,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::sh::{add_ns, ns_path, run, sysctl};
 use super::spec::{
-    node_ip, router_ip, LabSpec, PodMode, INET_HOST, INET_ROUTER, NODE_PORT, POD_PORT, SIDECAR_PORT,
+    node_ip, router_ip, LabSpec, PodMode, INET_HOST, INET_ROUTER, NODE_PORT, POD_PORT,
+    SIDECAR_PORT, STREAM_PORT,
 };
 use super::state::{prefix, LabState, NodeState, PodState, Proc};
 use crate::nsutil::CniCall;
@@ -55,16 +56,17 @@ impl Up<'_> {
         Ok(pid)
     }
 
-    fn serve(&mut self, what: &str, ns: &str, port: u16) -> Result<()> {
+    /// `podnet serve` in `ns`; `stream` adds the echo port (one per namespace).
+    fn serve(&mut self, what: &str, ns: &str, port: u16, stream: bool) -> Result<()> {
         let exe = self.exe.display().to_string();
         let log = self.dir.join(format!("serve-{what}.log"));
-        self.spawn(
-            &format!("serve {what}"),
-            ns,
-            &[&exe, "serve", "--port", &port.to_string()],
-            &log,
-        )
-        .map(|_| ())
+        let (port, sp) = (port.to_string(), STREAM_PORT.to_string());
+        let mut argv = vec![exe.as_str(), "serve", "--port", &port];
+        if stream {
+            argv.extend(["--stream-port", sp.as_str()]);
+        }
+        self.spawn(&format!("serve {what}"), ns, &argv, &log)
+            .map(|_| ())
     }
 }
 
@@ -120,7 +122,7 @@ pub fn up(spec: &LabSpec, store_kind: &str) -> Result<LabState> {
         pb.inc(1);
     }
     let inet = u.ns("inet");
-    u.serve("inet", &inet, POD_PORT)?;
+    u.serve("inet", &inet, POD_PORT, true)?;
     pb.inc(1);
     pb.finish_and_clear();
     u.st.save()?;
@@ -378,7 +380,7 @@ fn add_node(u: &mut Up<'_>, name: &str, segment: usize) -> Result<()> {
         ip: Some(ip),
         subnet: None,
     });
-    u.serve(name, &ns, NODE_PORT)?;
+    u.serve(name, &ns, NODE_PORT, false)?;
     Ok(())
 }
 
@@ -451,7 +453,7 @@ fn add_pod(u: &mut Up<'_>, name: &str, node: &str, mode: &PodMode) -> Result<()>
                 .as_str()
                 .and_then(|a| a.split('/').next())
                 .and_then(|a| a.parse().ok());
-            u.serve(name, &ns, POD_PORT)?;
+            u.serve(name, &ns, POD_PORT, true)?;
             PodState {
                 name: name.into(),
                 node: node.into(),
@@ -462,7 +464,7 @@ fn add_pod(u: &mut Up<'_>, name: &str, node: &str, mode: &PodMode) -> Result<()>
             }
         }
         PodMode::Host => {
-            u.serve(name, &node_ns, POD_PORT)?;
+            u.serve(name, &node_ns, POD_PORT, false)?;
             PodState {
                 name: name.into(),
                 node: node.into(),
@@ -474,7 +476,7 @@ fn add_pod(u: &mut Up<'_>, name: &str, node: &str, mode: &PodMode) -> Result<()>
         }
         PodMode::None => {
             let ns = u.add(name)?;
-            u.serve(name, &ns, POD_PORT)?;
+            u.serve(name, &ns, POD_PORT, false)?;
             PodState {
                 name: name.into(),
                 node: node.into(),
@@ -489,7 +491,7 @@ fn add_pod(u: &mut Up<'_>, name: &str, node: &str, mode: &PodMode) -> Result<()>
                 u.st.pod(other).cloned().with_context(|| {
                     format!("pod {name}: container:{other} is not an earlier pod")
                 })?;
-            u.serve(name, &o.netns, SIDECAR_PORT)?;
+            u.serve(name, &o.netns, SIDECAR_PORT, false)?;
             PodState {
                 name: name.into(),
                 node: node.into(),
