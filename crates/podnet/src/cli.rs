@@ -47,6 +47,13 @@ enum Cmd {
         #[arg(long)]
         stream_port: Option<u16>,
     },
+    /// Send one UDP datagram to `podnet serve` and print its answer.
+    UdpProbe {
+        #[arg(long)]
+        to: std::net::SocketAddr,
+        #[arg(long, default_value_t = 2000)]
+        timeout_ms: u64,
+    },
     /// Keep one TCP connection busy against `podnet serve --stream-port`; fail if it breaks.
     Stream(crate::stream::StreamArgs),
 }
@@ -67,6 +74,7 @@ pub fn main() -> ExitCode {
         } => crate::bench::run(&args),
         Cmd::Serve { port, stream_port } => crate::serve::run(port, stream_port),
         Cmd::Stream(args) => crate::stream::run(&args),
+        Cmd::UdpProbe { to, timeout_ms } => crate::serve::udp_probe(to, timeout_ms),
         Cmd::DryRun(args) => crate::dryrun::run(&args),
         Cmd::Agent(args) => crate::agent_cmd::main(&args),
         Cmd::Lab(args) => crate::lab::main(&args),

@@ -1,10 +1,10 @@
 //! `podnet serve`: a tiny server run inside pods and nodes so checks need no extra tools.
-//! HTTP (or any request) on `--port` is answered with the address the server saw the client come
-//! from — how checks prove that no NAT happened. `--stream-port` echoes bytes back for
+//! HTTP (or any request) on TCP `--port`, and any datagram on UDP `--port`, is answered with the
+//! address the server saw the client come from — how checks prove that no NAT happened. `--stream-port` echoes bytes back for
 //! `podnet stream`, the long-lived connection the restart tests keep open.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream, UdpSocket};
 
 use anyhow::{Context, Result};
 
@@ -19,6 +19,9 @@ pub fn run(port: u16, stream_port: Option<u16>) -> Result<()> {
             }
         });
     }
+    let udp =
+        UdpSocket::bind(("0.0.0.0", port)).with_context(|| format!("listen on UDP port {port}"))?;
+    std::thread::spawn(move || udp_echo(udp));
     let l =
         TcpListener::bind(("0.0.0.0", port)).with_context(|| format!("listen on port {port}"))?;
     for conn in l.incoming() {
@@ -53,4 +56,25 @@ fn echo(mut c: TcpStream) {
             }
         }
     }
+}
+
+fn udp_echo(sock: UdpSocket) {
+    let mut buf = [0u8; 2048];
+    while let Ok((_, peer)) = sock.recv_from(&mut buf) {
+        let _ = sock.send_to(format!("podnet serve: hello {peer}\n").as_bytes(), peer);
+    }
+}
+
+/// `podnet udp-probe`: one datagram to a `podnet serve` UDP port; prints the answer.
+pub fn udp_probe(to: std::net::SocketAddr, timeout_ms: u64) -> Result<()> {
+    let sock = UdpSocket::bind(("0.0.0.0", 0)).context("bind a UDP socket")?;
+    sock.set_read_timeout(Some(std::time::Duration::from_millis(timeout_ms)))?;
+    sock.send_to(b"probe", to)
+        .with_context(|| format!("send to {to}"))?;
+    let mut buf = [0u8; 2048];
+    let (n, _) = sock
+        .recv_from(&mut buf)
+        .with_context(|| format!("no UDP answer from {to} within {timeout_ms} ms"))?;
+    print!("{}", String::from_utf8_lossy(&buf[..n]));
+    Ok(())
 }

@@ -74,7 +74,7 @@ fn default_lab_is_green_and_leaves_the_host_untouched() {
     let before = host_snapshot();
     let lab = Lab::up("d", &[]);
     let text = ok(&lab.check(), "lab check");
-    assert!(text.contains("72 passed, 0 failed"), "{text}");
+    assert!(text.contains("102 passed, 0 failed"), "{text}");
     let status = ok(&podnet(&["lab", "status", "--name", &lab.0]), "lab status");
     assert!(
         status.contains("n3") && status.contains("10.244."),
@@ -88,6 +88,40 @@ fn default_lab_is_green_and_leaves_the_host_untouched() {
         "lab exec",
     );
     assert!(exec.contains("10.244."), "{exec}");
+    // VXLAN from outside the cluster is dropped (and counted) before decapsulation.
+    let inet = format!("/run/netns/pnlab-{}-inet", lab.0);
+    let _ = Command::new("nsenter")
+        .args([
+            &format!("--net={inet}"),
+            PLUGIN,
+            "udp-probe",
+            "--to",
+            "198.18.0.11:8472",
+            "--timeout-ms",
+            "300",
+        ])
+        .output();
+    let guard = ok(
+        &podnet(&[
+            "lab",
+            "exec",
+            "--name",
+            &lab.0,
+            "n1",
+            "--",
+            "nft",
+            "list",
+            "chain",
+            "inet",
+            "podnet_agent",
+            "vxlan_guard",
+        ]),
+        "nft list",
+    );
+    assert!(
+        guard.contains("udp dport 8472 ip saddr != @nodes counter packets 1 "),
+        "{guard}"
+    );
     ok(&podnet(&["lab", "down", "--name", &lab.0]), "lab down");
     assert_eq!(
         podnet::nsutil::list_with_prefix(&format!("pnlab-{}-", lab.0)),
@@ -100,7 +134,7 @@ fn default_lab_is_green_and_leaves_the_host_untouched() {
 fn host_gw_passes_on_one_segment() {
     let lab = Lab::up("h", &["--backend", "host-gw", "--pods-per-node", "1"]);
     let text = ok(&lab.check(), "lab check");
-    assert!(text.contains("27 passed, 0 failed"), "{text}");
+    assert!(text.contains("33 passed, 0 failed"), "{text}");
 }
 
 #[test]

@@ -65,7 +65,16 @@ fn probe(
 }
 
 fn execute(p: &mut Probe) {
-    match run(&p.ns, &["curl", "-s", "--max-time", "3", &p.url]) {
+    let answer = match p.url.strip_prefix("udp://") {
+        Some(to) => {
+            let exe = std::env::current_exe()
+                .map(|e| e.display().to_string())
+                .unwrap_or_else(|_| "podnet".into());
+            run(&p.ns, &[&exe, "udp-probe", "--to", to])
+        }
+        None => run(&p.ns, &["curl", "-s", "--max-time", "3", &p.url]),
+    };
+    match answer {
         Err(_) => p.detail = "no answer".into(),
         Ok(body) => {
             p.seen = body
@@ -115,6 +124,17 @@ pub fn check(st: &LabState) -> Vec<Probe> {
                         dst.port,
                         sender(src),
                     ));
+                    let mut udp = probe(
+                        "pod→pod udp",
+                        &src.name,
+                        &src.netns,
+                        &dst.name,
+                        ip,
+                        dst.port,
+                        sender(src),
+                    );
+                    udp.url = format!("udp://{ip}:{}", dst.port);
+                    probes.push(udp);
                 }
             }
         }
@@ -234,6 +254,7 @@ pub fn print(st: &LabState, probes: &[Probe]) -> bool {
     }
     println!();
     for kind in [
+        "pod→pod udp",
         "node→pod",
         "pod→node",
         "pod→internet",
