@@ -152,6 +152,44 @@ async fn index_of(h: &Handle, name: &str, op: &str) -> Result<u32, NetError> {
         })
 }
 
+/// The link's MTU attribute (0 if absent).
+pub(crate) fn mtu_of(m: &LinkMessage) -> u32 {
+    m.attributes
+        .iter()
+        .find_map(|a| {
+            if let LinkAttribute::Mtu(v) = a {
+                Some(*v)
+            } else {
+                None
+            }
+        })
+        .unwrap_or(0)
+}
+
+/// The IPv4 addresses on link `index` (`ip -4 addr show dev NAME`).
+pub(crate) async fn ipv4_addresses(
+    h: &Handle,
+    index: u32,
+    name: &str,
+) -> Result<Vec<Ipv4Net>, NetError> {
+    let mut out = Vec::new();
+    let mut addrs = h.address().get().set_link_index_filter(index).execute();
+    while let Some(m) = addrs
+        .try_next()
+        .await
+        .map_err(nl(format!("ip addr show {name}")))?
+    {
+        for a in &m.attributes {
+            if let AddressAttribute::Address(IpAddr::V4(ip)) = a {
+                if let Ok(net) = Ipv4Net::new(*ip, m.header.prefix_len) {
+                    out.push(net);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 pub(crate) fn mac_of(m: &LinkMessage) -> [u8; 6] {
     let mut mac = [0u8; 6];
     for a in &m.attributes {
@@ -387,25 +425,8 @@ impl NetOps for KernelNetOps {
                 up: link.header.flags.contains(LinkFlags::Up),
                 ..Default::default()
             };
-            for a in &link.attributes {
-                if let LinkAttribute::Mtu(m) = a {
-                    state.mtu = *m;
-                }
-            }
-            let mut addrs = h.address().get().set_link_index_filter(index).execute();
-            while let Some(m) = addrs
-                .try_next()
-                .await
-                .map_err(nl(format!("ip addr show {ifname}")))?
-            {
-                for a in &m.attributes {
-                    if let AddressAttribute::Address(IpAddr::V4(ip)) = a {
-                        if let Ok(net) = Ipv4Net::new(*ip, m.header.prefix_len) {
-                            state.addresses.push(net);
-                        }
-                    }
-                }
-            }
+            state.mtu = mtu_of(&link);
+            state.addresses = ipv4_addresses(&h, index, ifname).await?;
             let mut routes = h
                 .route()
                 .get(RouteMessageBuilder::<Ipv4Addr>::new().build())

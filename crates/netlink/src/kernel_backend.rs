@@ -4,7 +4,6 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use futures::TryStreamExt;
 use ipnet::Ipv4Net;
-use netlink_packet_route::address::AddressAttribute;
 use netlink_packet_route::link::{LinkAttribute, LinkFlags};
 use netlink_packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
@@ -16,7 +15,9 @@ use netlink_packet_route::AddressFamily;
 use rtnetlink::{Handle, LinkUnspec, LinkVxlan, RouteMessageBuilder};
 
 use crate::backend::{BackendOps, Fdb, LinkState, Neigh, Route, VxlanSpec, RTPROT_PODNET};
-use crate::kernel::{errno_of, link_by_name, mac_of, nl, EEXIST, ENOENT, ESRCH};
+use crate::kernel::{
+    errno_of, ipv4_addresses, link_by_name, mac_of, mtu_of, nl, EEXIST, ENOENT, ESRCH,
+};
 use crate::types::NetError;
 use crate::KernelNetOps;
 
@@ -56,35 +57,12 @@ async fn link_state(h: &Handle, dev: &str) -> Result<Option<LinkState>, NetError
     let Some(link) = link_by_name(h, dev).await? else {
         return Ok(None);
     };
-    let mut st = LinkState {
+    Ok(Some(LinkState {
         mac: mac_of(&link),
+        mtu: mtu_of(&link),
         up: link.header.flags.contains(LinkFlags::Up),
-        ..Default::default()
-    };
-    for a in &link.attributes {
-        if let LinkAttribute::Mtu(m) = a {
-            st.mtu = *m;
-        }
-    }
-    let mut addrs = h
-        .address()
-        .get()
-        .set_link_index_filter(link.header.index)
-        .execute();
-    while let Some(m) = addrs
-        .try_next()
-        .await
-        .map_err(nl(format!("ip addr show {dev}")))?
-    {
-        for a in &m.attributes {
-            if let AddressAttribute::Address(IpAddr::V4(ip)) = a {
-                if let Ok(n) = Ipv4Net::new(*ip, m.header.prefix_len) {
-                    st.addresses.push(n);
-                }
-            }
-        }
-    }
-    Ok(Some(st))
+        addresses: ipv4_addresses(h, link.header.index, dev).await?,
+    }))
 }
 
 /// Neighbour-table entries of one device in one family (`Inet` for ARP, `Bridge` for the FDB).

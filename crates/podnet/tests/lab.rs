@@ -6,53 +6,10 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Command;
 
+use common::lab::{ok, podnet, Lab};
 use common::PLUGIN;
-
-fn podnet(args: &[&str]) -> Output {
-    Command::new(PLUGIN).args(args).output().unwrap()
-}
-
-fn ok(out: &Output, what: &str) -> String {
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{what} failed:\n{text}");
-    text
-}
-
-/// A lab that is taken down when the test ends, also on failure.
-struct Lab(String);
-
-impl Lab {
-    fn up(tag: &str, extra: &[&str]) -> Lab {
-        common::require_root();
-        let name = format!("t{}{tag}", std::process::id() % 100_000);
-        let lab = Lab(name.clone());
-        let mut args = vec!["lab", "up", "--name", &name];
-        args.extend_from_slice(extra);
-        ok(&podnet(&args), "lab up");
-        lab
-    }
-
-    fn check(&self) -> Output {
-        podnet(&["lab", "check", "--name", &self.0])
-    }
-
-    fn status(&self, node: &str) -> serde_json::Value {
-        let p = format!("/run/podnet/labs/{}/{node}/agent/status.json", self.0);
-        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = podnet(&["lab", "down", "--name", &self.0]);
-    }
-}
 
 fn host_snapshot() -> String {
     let mut s = String::new();
@@ -88,6 +45,19 @@ fn default_lab_is_green_and_leaves_the_host_untouched() {
         "lab exec",
     );
     assert!(exec.contains("10.244."), "{exec}");
+    // --json: every probe, machine-readable, each with the address the receiver saw.
+    let json = ok(
+        &podnet(&["lab", "check", "--name", &lab.0, "--json"]),
+        "lab check --json",
+    );
+    let probes: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
+    assert_eq!(probes.len(), 102);
+    assert!(
+        probes
+            .iter()
+            .all(|p| p["ok"] == true && p["seen"].is_string()),
+        "{json}"
+    );
     // VXLAN from outside the cluster is dropped (and counted) before decapsulation.
     let inet = format!("/run/netns/pnlab-{}-inet", lab.0);
     let _ = Command::new("nsenter")
@@ -159,14 +129,14 @@ fn two_segments_vxlan_passes_host_gw_names_unreachable_peers() {
         "host-gw across a router cannot pass"
     );
     // n2 is alone on segment 1: it names both other nodes, and they name n2.
-    let n2: Vec<String> = hg.status("n2")["unreachable"]
+    let n2: Vec<String> = hg.agent_status("n2")["unreachable"]
         .as_array()
         .unwrap()
         .iter()
         .map(|v| v.as_str().unwrap().to_string())
         .collect();
     assert_eq!(n2, vec!["n1 (198.18.0.11)", "n3 (198.18.0.13)"]);
-    assert_eq!(hg.status("n1")["unreachable"][0], "n2 (198.18.1.12)");
+    assert_eq!(hg.agent_status("n1")["unreachable"][0], "n2 (198.18.1.12)");
     let status = ok(&podnet(&["lab", "status", "--name", &hg.0]), "lab status");
     assert!(
         status.contains("UNREACHABLE by host-gw: n1 (198.18.0.11), n3 (198.18.0.13)"),
@@ -178,7 +148,7 @@ fn two_segments_vxlan_passes_host_gw_names_unreachable_peers() {
 fn the_four_network_modes() {
     common::require_root();
     let dir = tempfile::tempdir().unwrap();
-    let name = format!("t{}m", std::process::id() % 100_000);
+    let name = Lab::name("m");
     let spec = include_str!("../../../examples/modes.yaml")
         .replace("name: modes", &format!("name: {name}"));
     let path = dir.path().join("modes.yaml");

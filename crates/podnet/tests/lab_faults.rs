@@ -6,123 +6,10 @@
 
 mod common;
 
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
-use common::PLUGIN;
-
-fn podnet(args: &[&str]) -> Output {
-    Command::new(PLUGIN).args(args).output().unwrap()
-}
-
-fn ok(out: &Output, what: &str) -> String {
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{what} failed:\n{text}");
-    text
-}
-
-struct Lab(String);
-
-impl Lab {
-    fn up(tag: &str, extra: &[&str]) -> Lab {
-        common::require_root();
-        let name = format!("t{}{tag}", std::process::id() % 100_000);
-        let lab = Lab(name.clone());
-        let mut args = vec![
-            "lab",
-            "up",
-            "--name",
-            &name,
-            "--nodes",
-            "2",
-            "--pods-per-node",
-            "1",
-        ];
-        args.extend_from_slice(extra);
-        ok(&podnet(&args), "lab up");
-        lab
-    }
-
-    fn state(&self) -> serde_json::Value {
-        serde_json::from_str(
-            &std::fs::read_to_string(format!("/run/podnet/labs/{}/state.json", self.0)).unwrap(),
-        )
-        .unwrap()
-    }
-
-    fn pod_ip(&self, pod: &str) -> String {
-        let st = self.state();
-        let p = st["pods"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["name"] == pod)
-            .unwrap();
-        p["ip"].as_str().unwrap().to_string()
-    }
-
-    fn pid(&self, what: &str) -> u32 {
-        let st = self.state();
-        st["procs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["what"] == what)
-            .unwrap()["pid"]
-            .as_u64()
-            .unwrap() as u32
-    }
-
-    /// `podnet stream` from pod n1-a to pod n2-a for `secs`.
-    fn stream(&self, secs: u64) -> Child {
-        let to = format!("{}:9000", self.pod_ip("n2-a"));
-        Command::new(PLUGIN)
-            .args([
-                "lab",
-                "exec",
-                "--name",
-                &self.0,
-                "n1-a",
-                "--",
-                PLUGIN,
-                "stream",
-                "--to",
-                &to,
-                "--seconds",
-                &secs.to_string(),
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    }
-
-    /// The node's datapath as text: routes, VXLAN neighbours and FDB, nftables (no counters).
-    fn datapath(&self, node: &str) -> String {
-        let script = "ip -4 route show table all; ip neigh show dev podnet.1 nud permanent; bridge fdb show dev podnet.1; nft -s list ruleset";
-        ok(
-            &podnet(&[
-                "lab", "exec", "--name", &self.0, node, "--", "sh", "-c", script,
-            ]),
-            "datapath snapshot",
-        )
-    }
-
-    fn agent_status(&self, node: &str) -> serde_json::Value {
-        let p = format!("/run/podnet/labs/{}/{node}/agent/status.json", self.0);
-        serde_json::from_str(&std::fs::read_to_string(p).unwrap_or_default()).unwrap_or_default()
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = podnet(&["lab", "down", "--name", &self.0]);
-    }
-}
+use common::lab::{ok, podnet, Lab};
 
 fn finish(stream: Child) -> String {
     let out = stream.wait_with_output().unwrap();
@@ -145,8 +32,8 @@ fn cpu_seconds(pid: u32) -> f64 {
 
 #[test]
 fn twenty_agent_restarts_break_no_connection() {
-    let lab = Lab::up("r", &[]);
-    let stream = lab.stream(25);
+    let lab = Lab::up("r", &["--nodes", "2", "--pods-per-node", "1"]);
+    let stream = lab.stream("n1-a", "n2-a", 25);
     std::thread::sleep(Duration::from_secs(1));
     let before = (lab.datapath("n1"), lab.datapath("n2"));
     for i in 0..20 {
@@ -176,8 +63,11 @@ fn twenty_agent_restarts_break_no_connection() {
 
 #[test]
 fn datastore_down_for_a_minute() {
-    let lab = Lab::up("o", &["--store", "etcd"]);
-    let stream = lab.stream(75);
+    let lab = Lab::up(
+        "o",
+        &["--nodes", "2", "--pods-per-node", "1", "--store", "etcd"],
+    );
+    let stream = lab.stream("n1-a", "n2-a", 75);
     std::thread::sleep(Duration::from_secs(1));
     let agents = [lab.pid("agent n1"), lab.pid("agent n2")];
     ok(
