@@ -1,0 +1,16 @@
+//! The udp backend's core, sans-IO (in the manner of boringtun's `Tunn`): it takes one packet and
+//! the peer table and says what should happen — send this datagram to that node, write this
+//! packet to the TUN device, or drop it for a named reason — and the I/O shell does it.
+//!
+//! Security is decided here, before anything reaches the TUN device: a datagram is dropped (and
+//! counted by reason) when its outer source is not a cluster node, its header is not podnet's,
+//! its inner IPv4 header is malformed or its lengths disagree, its inner source is outside the
+//! sending node's leased subnet, or its inner destination is not in this node's subnet.
+#![forbid(unsafe_code)]
+
+pub mod core;
+pub mod header;
+pub mod ipv4;
+
+pub use crate::core::{Action, DropReason, Drops, Peer, Tunnel};
+pub use header::{Header, HEADER_LEN, MAGIC, VERSION};
