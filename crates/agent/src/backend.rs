@@ -21,6 +21,8 @@ use crate::lease::{Existing, LeaseRecord};
 pub enum BackendKind {
     HostGw,
     Vxlan,
+    /// podnet's userspace UDP encapsulation through a TUN device.
+    Udp,
 }
 
 impl BackendKind {
@@ -28,6 +30,7 @@ impl BackendKind {
         match s {
             "host-gw" => Some(BackendKind::HostGw),
             "vxlan" => Some(BackendKind::Vxlan),
+            "udp" => Some(BackendKind::Udp),
             _ => None,
         }
     }
@@ -36,12 +39,15 @@ impl BackendKind {
         match self {
             BackendKind::HostGw => "host-gw",
             BackendKind::Vxlan => "vxlan",
+            BackendKind::Udp => "udp",
         }
     }
 }
 
 /// Bytes VXLAN adds to every packet (outer IPv4 20 + UDP 8 + VXLAN 8 + inner Ethernet 14).
 pub const VXLAN_OVERHEAD: u32 = 50;
+/// Bytes the udp backend adds (outer IPv4 20 + UDP 8 + podnet header 4).
+pub const UDP_OVERHEAD: u32 = 32;
 
 /// This node, as the planner needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +57,7 @@ pub struct LocalNode {
     pub underlay_dev: String,
     /// The underlay interface's subnets (for the host-gw adjacency check).
     pub underlay_nets: Vec<Ipv4Net>,
-    pub vxlan_dev: String,
+    pub tunnel_dev: String,
 }
 
 /// What the node should have.
@@ -116,7 +122,16 @@ pub fn desired(kind: BackendKind, local: &LocalNode, leases: &[Existing]) -> Des
                 d.routes.insert(Route {
                     dst: peer.subnet,
                     via: gw,
-                    dev: Some(local.vxlan_dev.clone()),
+                    dev: Some(local.tunnel_dev.clone()),
+                    onlink: true,
+                });
+            }
+            BackendKind::Udp => {
+                let gw = peer.subnet.network();
+                d.routes.insert(Route {
+                    dst: peer.subnet,
+                    via: gw,
+                    dev: Some(local.tunnel_dev.clone()),
                     onlink: true,
                 });
             }

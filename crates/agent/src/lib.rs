@@ -13,6 +13,7 @@ pub mod lease;
 pub mod leaser;
 pub mod reconcile;
 pub mod run;
+pub mod udp_relay;
 
 pub use error::AgentError;
 pub use lease::{LeaseRecord, SubnetConfig};

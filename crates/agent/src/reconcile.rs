@@ -31,23 +31,23 @@ pub fn reconcile(
     let mut c = Changes::default();
     if kind == BackendKind::Vxlan {
         // Neighbour and FDB first, so a new route never points at an unresolvable next hop.
-        let n = diff(&ops.neighbours(&local.vxlan_dev)?, &want.neighbours);
+        let n = diff(&ops.neighbours(&local.tunnel_dev)?, &want.neighbours);
         for x in &n.add {
-            ops.replace_neighbour(&local.vxlan_dev, x)?;
+            ops.replace_neighbour(&local.tunnel_dev, x)?;
         }
-        let f = diff(&ops.fdb(&local.vxlan_dev)?, &want.fdb);
+        let f = diff(&ops.fdb(&local.tunnel_dev)?, &want.fdb);
         for x in &f.add {
-            ops.replace_fdb(&local.vxlan_dev, x)?;
+            ops.replace_fdb(&local.tunnel_dev, x)?;
         }
         c.added += n.add.len() + f.add.len();
         let r = apply_routes(ops, want)?;
         c.added += r.added;
         c.removed += r.removed;
         for x in &n.remove {
-            ops.delete_neighbour(&local.vxlan_dev, x)?;
+            ops.delete_neighbour(&local.tunnel_dev, x)?;
         }
         for x in &f.remove {
-            ops.delete_fdb(&local.vxlan_dev, x)?;
+            ops.delete_fdb(&local.tunnel_dev, x)?;
         }
         c.removed += n.remove.len() + f.remove.len();
     } else {
@@ -103,7 +103,7 @@ mod tests {
             subnet: "10.244.1.0/24".parse().unwrap(),
             underlay_dev: "eth0".into(),
             underlay_nets: vec!["198.18.0.0/24".parse().unwrap()],
-            vxlan_dev: "podnet.1".into(),
+            tunnel_dev: "podnet.1".into(),
         }
     }
 

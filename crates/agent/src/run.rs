@@ -5,23 +5,25 @@
 //! so a restart drops no connection.
 
 use std::collections::BTreeSet;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use ipnet::Ipv4Net;
 use podnet_netlink::VxlanSpec;
 use podnet_store::Datastore;
+use podnet_udp::Peer;
 use serde::Serialize;
 use tracing::{info, warn};
 
-use crate::backend::{desired, BackendKind, LocalNode, VXLAN_OVERHEAD};
+use crate::backend::{desired, BackendKind, LocalNode, UDP_OVERHEAD, VXLAN_OVERHEAD};
 use crate::error::AgentError;
 use crate::firewall::{nonat_script, vxlan_guard_script};
 use crate::kernel::Kernel;
 use crate::lease::{LeaseRecord, SubnetConfig, SUBNETS_PREFIX};
 use crate::leaser::{acquire, list_leases, renew, Lease};
 use crate::reconcile::reconcile;
+use crate::udp_relay::Relay;
 
 /// How the agent is configured (`podnet agent --help`).
 #[derive(Debug, Clone)]
@@ -36,6 +38,8 @@ pub struct AgentConfig {
     pub facts_path: PathBuf,
     pub state_dir: PathBuf,
     pub vxlan_dev: String,
+    /// UDP port of the udp backend (the same on every node).
+    pub udp_port: u16,
     pub vxlan_vni: u32,
     pub vxlan_port: u16,
     /// Full resync period (drift repair).
@@ -56,6 +60,8 @@ pub struct Status {
 }
 
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// The udp backend's TUN device.
+pub const UDP_DEV: &str = "podnet.udp";
 const WATCH_WAIT: Duration = Duration::from_secs(5);
 
 fn write_atomic(path: &std::path::Path, body: &str) -> Result<(), AgentError> {
@@ -152,7 +158,26 @@ pub async fn run<D: Datastore>(
     }
     let mtu = match cfg.backend {
         BackendKind::Vxlan => underlay.mtu.saturating_sub(VXLAN_OVERHEAD),
+        BackendKind::Udp => underlay.mtu.saturating_sub(UDP_OVERHEAD),
         BackendKind::HostGw => underlay.mtu,
+    };
+    let relay = match cfg.backend {
+        BackendKind::Udp => {
+            let r = Relay::start(
+                UDP_DEV,
+                SocketAddrV4::new(public_ip, cfg.udp_port),
+                lease.subnet,
+            )?;
+            let addr = Ipv4Net::new(lease.subnet.network(), 32).unwrap_or(lease.subnet);
+            kernel
+                .call(move |k| {
+                    k.ops.set_link_up(UDP_DEV, mtu)?;
+                    k.ops.ensure_address(UDP_DEV, addr)
+                })
+                .await??;
+            Some(r)
+        }
+        _ => None,
     };
     let facts = podnet_plugin::facts::NodeFacts {
         version: podnet_plugin::facts::FACTS_VERSION,
@@ -173,7 +198,11 @@ pub async fn run<D: Datastore>(
         subnet: lease.subnet,
         underlay_dev: cfg.underlay_dev.clone(),
         underlay_nets: underlay.addresses.iter().map(|a| a.trunc()).collect(),
-        vxlan_dev: cfg.vxlan_dev.clone(),
+        tunnel_dev: if cfg.backend == BackendKind::Udp {
+            UDP_DEV.into()
+        } else {
+            cfg.vxlan_dev.clone()
+        },
     };
     let mut guard: Option<BTreeSet<Ipv4Addr>> = None;
     let mut revision = 0;
@@ -184,7 +213,13 @@ pub async fn run<D: Datastore>(
     loop {
         if tokio::time::Instant::now() >= resync_at {
             match converge(
-                &cfg, &store, &kernel, &local, public_ip, &mut guard, store_ok,
+                &cfg,
+                &store,
+                &kernel,
+                &local,
+                public_ip,
+                &mut guard,
+                relay.as_ref(),
             )
             .await
             {
@@ -257,10 +292,22 @@ async fn converge<D: Datastore>(
     local: &LocalNode,
     public_ip: Ipv4Addr,
     guard: &mut Option<BTreeSet<Ipv4Addr>>,
-    _was_ok: bool,
+    relay: Option<&Relay>,
 ) -> Result<(), AgentError> {
     let (leases, _) = list_leases(store).await?;
     let want = desired(cfg.backend, local, &leases);
+    if let Some(r) = relay {
+        let peers = leases
+            .iter()
+            .filter(|l| l.record.node != local.node)
+            .map(|l| Peer {
+                node: l.record.node.clone(),
+                underlay: SocketAddrV4::new(l.record.public_ip, cfg.udp_port),
+                subnet: l.subnet,
+            })
+            .collect();
+        r.set_peers(peers);
+    }
     for (node, ip) in &want.unreachable {
         warn!(peer = %node, address = %ip, "host-gw cannot reach this peer: it is not on this node's L2 segment (use vxlan)");
     }

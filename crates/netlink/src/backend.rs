@@ -70,6 +70,8 @@ pub trait BackendOps {
     /// `ip link add NAME type vxlan id VNI dstport PORT local IP dev UNDERLAY nolearning;
     /// ip link set NAME mtu MTU up` — kept if it already exists.
     fn ensure_vxlan(&mut self, spec: &VxlanSpec) -> Result<LinkState, NetError>;
+    /// `ip link set DEV mtu MTU up`
+    fn set_link_up(&mut self, dev: &str, mtu: u32) -> Result<LinkState, NetError>;
     /// `ip addr add ADDR dev DEV` (present already = success)
     fn ensure_address(&mut self, dev: &str, addr: Ipv4Net) -> Result<(), NetError>;
     /// `ip -j neigh show dev DEV nud permanent`

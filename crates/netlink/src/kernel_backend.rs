@@ -241,6 +241,25 @@ impl BackendOps for KernelNetOps {
         })
     }
 
+    fn set_link_up(&mut self, dev: &str, mtu: u32) -> Result<LinkState, NetError> {
+        let h = self.node_handle();
+        self.block_on(async move {
+            let op = format!("ip link set {dev} mtu {mtu} up");
+            let idx = index(&h, dev, &op).await?;
+            h.link()
+                .set(LinkUnspec::new_with_index(idx).mtu(mtu).up().build())
+                .execute()
+                .await
+                .map_err(nl(op.clone()))?;
+            link_state(&h, dev)
+                .await?
+                .ok_or_else(|| NetError::NoSuchLink {
+                    op,
+                    name: dev.to_string(),
+                })
+        })
+    }
+
     fn ensure_address(&mut self, dev: &str, addr: Ipv4Net) -> Result<(), NetError> {
         let h = self.node_handle();
         self.block_on(async move {

@@ -81,6 +81,14 @@ impl BackendOps for RecordingNetOps {
         Ok(link.clone())
     }
 
+    fn set_link_up(&mut self, dev: &str, mtu: u32) -> Result<LinkState, NetError> {
+        self.record(format!("ip link set {dev} mtu {mtu} up"))?;
+        let link = self.backend.links.entry(dev.to_string()).or_default();
+        link.mtu = mtu;
+        link.up = true;
+        Ok(link.clone())
+    }
+
     fn ensure_address(&mut self, dev: &str, addr: Ipv4Net) -> Result<(), NetError> {
         let link = self.backend.links.entry(dev.to_string()).or_default();
         if !link.addresses.contains(&addr) {

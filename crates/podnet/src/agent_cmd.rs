@@ -24,7 +24,7 @@ pub struct AgentArgs {
     /// Datastore: `embedded:/path/store.db` (one machine) or `etcd://HOST:PORT[,HOST:PORT]`.
     #[arg(long)]
     pub store: String,
-    /// `vxlan` or `host-gw`.
+    /// `vxlan`, `host-gw` or `udp`.
     #[arg(long, default_value = "vxlan")]
     pub backend: String,
     /// The underlay interface (its first IPv4 address is published unless --public-ip is set).
@@ -50,6 +50,9 @@ pub struct AgentArgs {
     pub vni: u32,
     #[arg(long, default_value_t = 8472)]
     pub vxlan_port: u16,
+    /// UDP port of the udp backend.
+    #[arg(long, default_value_t = podnet_udp::header::DEFAULT_PORT)]
+    pub udp_port: u16,
     /// Full resync (drift repair) period in seconds.
     #[arg(long, default_value_t = 10)]
     pub resync: u64,
@@ -57,7 +60,7 @@ pub struct AgentArgs {
 
 fn config(a: &AgentArgs) -> Result<AgentConfig> {
     let backend = BackendKind::parse(&a.backend)
-        .with_context(|| format!("--backend {:?}: use vxlan or host-gw", a.backend))?;
+        .with_context(|| format!("--backend {:?}: use vxlan, host-gw or udp", a.backend))?;
     if a.subnet_len < a.cluster_cidr.prefix_len() || a.subnet_len > 30 {
         bail!(
             "--subnet-len {} does not fit in --cluster-cidr {}",
@@ -80,6 +83,7 @@ fn config(a: &AgentArgs) -> Result<AgentConfig> {
         vxlan_dev: a.vxlan_dev.clone(),
         vxlan_vni: a.vni,
         vxlan_port: a.vxlan_port,
+        udp_port: a.udp_port,
         resync: Duration::from_secs(a.resync.max(1)),
     })
 }

@@ -203,6 +203,31 @@ fn the_four_network_modes() {
 }
 
 #[test]
+fn udp_backend_passes() {
+    let lab = Lab::up("u", &["--backend", "udp", "--pods-per-node", "1"]);
+    let text = ok(&lab.check(), "lab check");
+    assert!(text.contains("33 passed, 0 failed"), "{text}");
+    let link = ok(
+        &podnet(&[
+            "lab",
+            "exec",
+            "--name",
+            &lab.0,
+            "n1",
+            "--",
+            "ip",
+            "-j",
+            "link",
+            "show",
+            "podnet.udp",
+        ]),
+        "TUN link",
+    );
+    let link: serde_json::Value = serde_json::from_str(link.trim()).unwrap();
+    assert_eq!(link[0]["mtu"], 1468, "underlay 1500 - 32: {link}");
+}
+
+#[test]
 fn etcd_lab_passes() {
     let lab = Lab::up(
         "e",

@@ -41,7 +41,7 @@ pub enum DropReason {
     BadHeader,
     /// The inner packet is not a well-formed IPv4 packet whose lengths match what arrived.
     BadInnerPacket,
-    /// The inner source is outside the sending node's leased subnet.
+    /// The inner source is neither in the sending node's leased subnet nor the node's own address.
     SpoofedSource,
     /// The inner destination is not in this node's subnet.
     NotForThisNode,
@@ -145,7 +145,7 @@ impl Tunnel {
         let Some(peer) = self.peers.iter().find(|p| p.underlay.ip() == from.ip()) else {
             return self.drop(DropReason::UnknownSender);
         };
-        let sender_subnet = peer.subnet;
+        let (sender_subnet, sender_ip) = (peer.subnet, *peer.underlay.ip());
         if Header::parse(datagram).is_err() {
             return self.drop(DropReason::BadHeader);
         }
@@ -161,7 +161,8 @@ impl Tunnel {
                 return self.drop(DropReason::BadInnerPacket);
             }
         };
-        if !sender_subnet.contains(&info.src) {
+        // A node sends from its pods' subnet, or from its own address (replies to pods).
+        if !sender_subnet.contains(&info.src) && info.src != sender_ip {
             return self.drop(DropReason::SpoofedSource);
         }
         if !self.local_subnet.contains(&info.dst) {

@@ -4,8 +4,9 @@
 //!
 //! Security is decided here, before anything reaches the TUN device: a datagram is dropped (and
 //! counted by reason) when its outer source is not a cluster node, its header is not podnet's,
-//! its inner IPv4 header is malformed or its lengths disagree, its inner source is outside the
-//! sending node's leased subnet, or its inner destination is not in this node's subnet.
+//! its inner IPv4 header is malformed or its lengths disagree, its inner source is neither in the
+//! sending node's leased subnet nor that node's own address, or its inner destination is not in
+//! this node's subnet.
 #![forbid(unsafe_code)]
 
 pub mod core;

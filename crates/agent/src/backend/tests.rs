@@ -21,7 +21,7 @@ fn local() -> LocalNode {
         subnet: "10.244.1.0/24".parse().unwrap(),
         underlay_dev: "eth0".into(),
         underlay_nets: vec!["198.18.0.0/24".parse().unwrap()],
-        vxlan_dev: "podnet.1".into(),
+        tunnel_dev: "podnet.1".into(),
     }
 }
 

@@ -84,7 +84,7 @@ pub struct UpArgs {
     pub spec: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub name: NameArg,
-    /// `vxlan` or `host-gw`.
+    /// `vxlan`, `host-gw` or `udp`.
     #[arg(long, default_value = "vxlan")]
     pub backend: String,
     #[arg(long, default_value_t = 3)]

@@ -114,8 +114,8 @@ pub fn parse_yaml(text: &str) -> Result<LabSpec, String> {
         return Err(format!("name: {name:?}: use 1-16 of a-z, 0-9, '-'"));
     }
     let backend = raw.backend.unwrap_or_else(|| "vxlan".into());
-    if backend != "vxlan" && backend != "host-gw" {
-        return Err(format!("backend: {backend:?} is not vxlan or host-gw"));
+    if !["vxlan", "host-gw", "udp"].contains(&backend.as_str()) {
+        return Err(format!("backend: {backend:?} is not vxlan, host-gw or udp"));
     }
     let store = raw.store.unwrap_or_else(default_store);
     if store != "embedded" && store != "etcd" {

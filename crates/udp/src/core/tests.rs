@@ -70,6 +70,23 @@ fn delivers_a_good_datagram() {
 }
 
 #[test]
+fn a_node_may_send_from_its_own_address() {
+    let mut t = tunnel();
+    let inner = build(ip("198.18.0.12"), ip("10.244.1.5"), 8);
+    let d = datagram(&inner);
+    assert_eq!(
+        t.decapsulate(N2.parse().unwrap(), &d),
+        Action::WriteToTun(&inner[..])
+    );
+    // ...but not from another node's.
+    let d = datagram(&build(ip("198.18.0.13"), ip("10.244.1.5"), 8));
+    assert_eq!(
+        t.decapsulate(N2.parse().unwrap(), &d),
+        Action::Drop(DropReason::SpoofedSource)
+    );
+}
+
+#[test]
 fn drops_and_counts_every_bad_datagram() {
     let mut t = tunnel();
     let good = build(ip("10.244.2.9"), ip("10.244.1.5"), 32);
@@ -184,8 +201,10 @@ fn arbitrary_bytes_never_panic_and_never_reach_the_tun() {
         }
         if let Action::WriteToTun(inner) = t.decapsulate(N2.parse().unwrap(), &d) {
             let info = crate::ipv4::parse(inner).unwrap();
+            let from_n2 = info.src.octets()[..3] == [10, 244, 2] || info.src == ip("198.18.0.12");
             assert!(
-                info.src.octets()[..3] == [10, 244, 2] && info.dst.octets()[..3] == [10, 244, 1]
+                from_n2 && info.dst.octets()[..3] == [10, 244, 1],
+                "{info:?}"
             );
         }
         let _ = t.encapsulate(&d);
