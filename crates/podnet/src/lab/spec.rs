@@ -311,7 +311,7 @@ mod tests {
                 "nodes: [{name: n1}]\npods: [{name: a, node: n1, mode: macvlan}]",
                 "macvlan",
             ),
-            ("backend: udp\nnodes: [{name: n1}]", "udp"),
+            ("backend: bgp\nnodes: [{name: n1}]", "bgp"),
             ("nodes: [{name: N1}]", "N1"),
             ("nodes: [{name: n1}]\nbogus: 1", "bogus"),
         ];
