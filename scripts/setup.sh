@@ -17,6 +17,7 @@ PACKAGES=(
   etcd-server         # the multi-machine datastore, started by the tests themselves
   protobuf-compiler   # protoc, needed to build the etcd client
   libprotobuf-dev     # the well-known .proto files protoc needs for etcd's API
+  iperf3              # throughput in podnet bench
 )
 
 missing=()

@@ -62,6 +62,8 @@ enum Cmd {
 enum BenchCmd {
     /// ADD and DEL latency: sequential and concurrent, podnet vs bridge+host-local.
     Cni(crate::bench::BenchArgs),
+    /// TCP throughput of the host-gw, vxlan and udp backends vs the underlay, side by side.
+    Backends(crate::bench_net::NetBenchArgs),
 }
 
 /// Parses the command line and runs it.
@@ -72,6 +74,9 @@ pub fn main() -> ExitCode {
         Cmd::Bench {
             what: BenchCmd::Cni(args),
         } => crate::bench::run(&args),
+        Cmd::Bench {
+            what: BenchCmd::Backends(args),
+        } => crate::bench_net::run_bench(&args),
         Cmd::Serve { port, stream_port } => crate::serve::run(port, stream_port),
         Cmd::Stream(args) => crate::stream::run(&args),
         Cmd::UdpProbe { to, timeout_ms } => crate::serve::udp_probe(to, timeout_ms),

@@ -3,6 +3,7 @@
 
 pub mod agent_cmd;
 pub mod bench;
+pub mod bench_net;
 pub mod cli;
 pub mod demo;
 pub mod dryrun;
