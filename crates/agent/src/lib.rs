@@ -13,6 +13,8 @@ pub mod lease;
 pub mod leaser;
 pub mod reconcile;
 pub mod run;
+#[doc(hidden)]
+pub mod testing;
 pub mod udp_relay;
 
 pub use error::AgentError;

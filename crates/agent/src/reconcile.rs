@@ -81,38 +81,25 @@ fn apply_routes(ops: &mut dyn BackendOps, want: &Desired) -> Result<Changes, Net
 mod tests {
     use super::*;
     use crate::backend::desired;
-    use crate::lease::{Existing, LeaseRecord};
+    use crate::testing::local;
     use podnet_netlink::RecordingNetOps;
-
-    fn lease(node: &str, subnet: &str, ip: &str, mac: &str) -> Existing {
-        Existing {
-            subnet: subnet.parse().unwrap(),
-            record: LeaseRecord {
-                node: node.into(),
-                public_ip: ip.parse().unwrap(),
-                backend: "vxlan".into(),
-                vtep_mac: Some(mac.into()),
-            },
-            revision: 1,
-        }
-    }
-
-    fn local() -> LocalNode {
-        LocalNode {
-            node: "n1".into(),
-            subnet: "10.244.1.0/24".parse().unwrap(),
-            underlay_dev: "eth0".into(),
-            underlay_nets: vec!["198.18.0.0/24".parse().unwrap()],
-            tunnel_dev: "podnet.1".into(),
-        }
-    }
 
     #[test]
     fn converges_then_is_a_no_op_then_removes_a_departed_peer() {
         let mut ops = RecordingNetOps::new();
         let mut leases = vec![
-            lease("n2", "10.244.2.0/24", "198.18.0.12", "0e:00:00:00:00:02"),
-            lease("n3", "10.244.3.0/24", "198.18.0.13", "0e:00:00:00:00:03"),
+            crate::testing::lease(
+                "n2",
+                "10.244.2.0/24",
+                "198.18.0.12",
+                Some("0e:00:00:00:00:02"),
+            ),
+            crate::testing::lease(
+                "n3",
+                "10.244.3.0/24",
+                "198.18.0.13",
+                Some("0e:00:00:00:00:03"),
+            ),
         ];
         for kind in [BackendKind::Vxlan, BackendKind::HostGw] {
             let want = desired(kind, &local(), &leases);

@@ -6,33 +6,10 @@
 mod common;
 
 use podnet::nsutil::NetnsGuard;
-use podnet_agent::backend::{desired, BackendKind, LocalNode};
-use podnet_agent::lease::{Existing, LeaseRecord};
+use podnet_agent::backend::{desired, BackendKind};
 use podnet_agent::reconcile::reconcile;
+use podnet_agent::testing::{lease, local};
 use podnet_netlink::{BackendOps, KernelNetOps, Netns, VxlanSpec};
-
-fn lease(node: &str, subnet: &str, ip: &str, mac: &str) -> Existing {
-    Existing {
-        subnet: subnet.parse().unwrap(),
-        record: LeaseRecord {
-            node: node.into(),
-            public_ip: ip.parse().unwrap(),
-            backend: "vxlan".into(),
-            vtep_mac: Some(mac.into()),
-        },
-        revision: 1,
-    }
-}
-
-fn local() -> LocalNode {
-    LocalNode {
-        node: "n1".into(),
-        subnet: "10.244.1.0/24".parse().unwrap(),
-        underlay_dev: "eth0".into(),
-        underlay_nets: vec!["198.18.0.0/24".parse().unwrap()],
-        tunnel_dev: "podnet.1".into(),
-    }
-}
 
 #[test]
 fn vxlan_and_host_gw_converge_by_diff_on_the_kernel() {
@@ -72,8 +49,18 @@ fn vxlan_and_host_gw_converge_by_diff_on_the_kernel() {
     );
 
     let mut leases = vec![
-        lease("n2", "10.244.2.0/24", "198.18.0.12", "0e:00:00:00:00:02"),
-        lease("n3", "10.244.3.0/24", "198.18.0.13", "0e:00:00:00:00:03"),
+        lease(
+            "n2",
+            "10.244.2.0/24",
+            "198.18.0.12",
+            Some("0e:00:00:00:00:02"),
+        ),
+        lease(
+            "n3",
+            "10.244.3.0/24",
+            "198.18.0.13",
+            Some("0e:00:00:00:00:03"),
+        ),
     ];
     let want = desired(BackendKind::Vxlan, &local(), &leases);
     let c = reconcile(&mut ops, BackendKind::Vxlan, &local(), &want).unwrap();

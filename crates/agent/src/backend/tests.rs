@@ -1,29 +1,7 @@
 //! Backend planning cases.
 
 use super::*;
-
-fn lease(node: &str, subnet: &str, ip: &str, mac: Option<&str>) -> Existing {
-    Existing {
-        subnet: subnet.parse().unwrap(),
-        record: LeaseRecord {
-            node: node.into(),
-            public_ip: ip.parse().unwrap(),
-            backend: "x".into(),
-            vtep_mac: mac.map(String::from),
-        },
-        revision: 1,
-    }
-}
-
-fn local() -> LocalNode {
-    LocalNode {
-        node: "n1".into(),
-        subnet: "10.244.1.0/24".parse().unwrap(),
-        underlay_dev: "eth0".into(),
-        underlay_nets: vec!["198.18.0.0/24".parse().unwrap()],
-        tunnel_dev: "podnet.1".into(),
-    }
-}
+use crate::testing::{lease, local};
 
 fn leases() -> Vec<Existing> {
     vec![
