@@ -231,41 +231,8 @@ fn start_store(u: &mut Up<'_>, kind: &str) -> Result<()> {
         "etcd" => {
             // etcd runs in its own "control plane" namespace on segment 0.
             let cp = u.add("cp")?;
-            let sw = u.ns("sw0");
-            run(
-                &cp,
-                &[
-                    "ip",
-                    "link",
-                    "add",
-                    "eth0",
-                    "type",
-                    "veth",
-                    "peer",
-                    "name",
-                    "cp",
-                    "netns",
-                    &ns_path(&sw),
-                ],
-            )?;
-            run(&sw, &["ip", "link", "set", "cp", "master", "br0", "up"])?;
             let ip = Ipv4Addr::new(198, 18, 0, 2);
-            run(
-                &cp,
-                &["ip", "addr", "add", &format!("{ip}/24"), "dev", "eth0"],
-            )?;
-            run(&cp, &["ip", "link", "set", "eth0", "up"])?;
-            run(
-                &cp,
-                &[
-                    "ip",
-                    "route",
-                    "add",
-                    "default",
-                    "via",
-                    &router_ip(0).to_string(),
-                ],
-            )?;
+            plug_into_segment(u, &cp, "cp", 0, ip)?;
             let data = u.dir.join("etcd");
             std::fs::create_dir_all(&data)?;
             let (client, peer) = (format!("http://{ip}:2379"), format!("http://{ip}:2380"));
@@ -297,19 +264,14 @@ fn start_store(u: &mut Up<'_>, kind: &str) -> Result<()> {
     }
 }
 
-fn add_node(u: &mut Up<'_>, name: &str, segment: usize) -> Result<()> {
-    let index = u
-        .spec
-        .nodes
-        .iter()
-        .position(|n| n.name == name)
-        .unwrap_or(0)
-        + 1;
-    let ns = u.add(name)?;
+/// Plugs namespace `ns` into L2 segment `segment`: a veth `eth0` whose peer (`port`) joins the
+/// segment's bridge, address `ip`/24, default route via the segment's router.
+/// `ip link add eth0 type veth peer name PORT netns SW; ip -n SW link set PORT master br0 up;
+/// ip -n NS addr add IP/24 dev eth0; ip -n NS link set eth0 up; ip -n NS route add default via R`
+fn plug_into_segment(u: &Up<'_>, ns: &str, port: &str, segment: usize, ip: Ipv4Addr) -> Result<()> {
     let sw = u.ns(&format!("sw{segment}"));
-    let ip = node_ip(segment, index);
     run(
-        &ns,
+        ns,
         &[
             "ip",
             "link",
@@ -319,19 +281,19 @@ fn add_node(u: &mut Up<'_>, name: &str, segment: usize) -> Result<()> {
             "veth",
             "peer",
             "name",
-            name,
+            port,
             "netns",
             &ns_path(&sw),
         ],
     )?;
-    run(&sw, &["ip", "link", "set", name, "master", "br0", "up"])?;
+    run(&sw, &["ip", "link", "set", port, "master", "br0", "up"])?;
     run(
-        &ns,
+        ns,
         &["ip", "addr", "add", &format!("{ip}/24"), "dev", "eth0"],
     )?;
-    run(&ns, &["ip", "link", "set", "eth0", "up"])?;
+    run(ns, &["ip", "link", "set", "eth0", "up"])?;
     run(
-        &ns,
+        ns,
         &[
             "ip",
             "route",
@@ -341,6 +303,20 @@ fn add_node(u: &mut Up<'_>, name: &str, segment: usize) -> Result<()> {
             &router_ip(segment).to_string(),
         ],
     )?;
+    Ok(())
+}
+
+fn add_node(u: &mut Up<'_>, name: &str, segment: usize) -> Result<()> {
+    let index = u
+        .spec
+        .nodes
+        .iter()
+        .position(|n| n.name == name)
+        .unwrap_or(0)
+        + 1;
+    let ns = u.add(name)?;
+    let ip = node_ip(segment, index);
+    plug_into_segment(u, &ns, name, segment, ip)?;
     sysctl(&ns, "net.ipv4.ip_forward", "1")?;
     let ndir = u.dir.join(name);
     std::fs::create_dir_all(&ndir)?;
