@@ -40,6 +40,9 @@ pub struct AgentConfig {
     pub vxlan_dev: String,
     /// UDP port of the udp backend (the same on every node).
     pub udp_port: u16,
+    /// Use the kernel's offloads in the udp backend (TUN super-packets, UDP GSO/GRO); `false`
+    /// forces one packet per system call (flannel's design, for comparison).
+    pub udp_offload: bool,
     pub vxlan_vni: u32,
     pub vxlan_port: u16,
     /// Full resync period (drift repair).
@@ -57,6 +60,30 @@ pub struct Status {
     pub peers: usize,
     pub unreachable: Vec<String>,
     pub datastore_ok: bool,
+    /// The udp backend: offloads granted and packets dropped, per reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub udp: Option<UdpStatus>,
+}
+
+/// The udp backend's part of `status.json`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UdpStatus {
+    pub offloads: crate::udp_relay::Offloads,
+    pub drops: std::collections::BTreeMap<&'static str, u64>,
+}
+
+impl UdpStatus {
+    fn of(relay: &Relay) -> UdpStatus {
+        let drops = relay.drops();
+        UdpStatus {
+            offloads: relay.offloads(),
+            drops: podnet_udp::DropReason::ALL
+                .iter()
+                .map(|r| (r.as_str(), drops.get(*r)))
+                .collect(),
+        }
+    }
 }
 
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
@@ -167,6 +194,7 @@ pub async fn run<D: Datastore>(
                 UDP_DEV,
                 SocketAddrV4::new(public_ip, cfg.udp_port),
                 lease.subnet,
+                cfg.udp_offload,
             )?;
             let addr = Ipv4Net::new(lease.subnet.network(), 32).unwrap_or(lease.subnet);
             kernel
@@ -232,7 +260,15 @@ pub async fn run<D: Datastore>(
                     warn!("reconcile failed: {e}; the datapath stays as it is; retrying in {backoff:?}");
                     resync_at = tokio::time::Instant::now() + backoff;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
-                    write_status(&cfg, &local, public_ip, 0, Vec::new(), false);
+                    write_status(
+                        &cfg,
+                        &local,
+                        public_ip,
+                        0,
+                        Vec::new(),
+                        false,
+                        relay.as_ref(),
+                    );
                 }
             }
             if store_ok {
@@ -345,6 +381,7 @@ async fn converge<D: Datastore>(
         leases.len().saturating_sub(1),
         unreachable,
         true,
+        relay,
     );
     Ok(())
 }
@@ -356,6 +393,7 @@ fn write_status(
     peers: usize,
     unreachable: Vec<String>,
     ok: bool,
+    relay: Option<&Relay>,
 ) {
     let st = Status {
         node: cfg.node.clone(),
@@ -365,6 +403,7 @@ fn write_status(
         peers,
         unreachable,
         datastore_ok: ok,
+        udp: relay.map(UdpStatus::of),
     };
     let _ = write_atomic(
         &cfg.state_dir.join("status.json"),

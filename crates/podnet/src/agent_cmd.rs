@@ -53,6 +53,10 @@ pub struct AgentArgs {
     /// UDP port of the udp backend.
     #[arg(long, default_value_t = podnet_udp::header::DEFAULT_PORT)]
     pub udp_port: u16,
+    /// Kernel offloads in the udp backend (TUN super-packets, UDP GSO/GRO); `false` moves one
+    /// packet per system call, like flannel's udp backend.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub udp_offload: bool,
     /// Full resync (drift repair) period in seconds.
     #[arg(long, default_value_t = 10)]
     pub resync: u64,
@@ -84,6 +88,7 @@ fn config(a: &AgentArgs) -> Result<AgentConfig> {
         vxlan_vni: a.vni,
         vxlan_port: a.vxlan_port,
         udp_port: a.udp_port,
+        udp_offload: a.udp_offload,
         resync: Duration::from_secs(a.resync.max(1)),
     })
 }
