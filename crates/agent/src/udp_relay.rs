@@ -332,7 +332,9 @@ fn net_to_tun(io: &Io, tunnel: &Mutex<Tunnel>) {
                 for datagram in iov[..m.len].chunks(m.stride.max(1)) {
                     if let Action::WriteToTun(inner) = t.decapsulate(from, datagram) {
                         if k == out.len() {
-                            out.push(Vec::with_capacity(VIRTIO_NET_HDR_LEN + PACKET_BUF));
+                            // Room to coalesce a whole super-packet in place: tun-rs's GRO
+                            // merges only into buffers whose capacity holds the result.
+                            out.push(Vec::with_capacity(2 * VIRTIO_NET_HDR_LEN + 65_535));
                         }
                         let b = &mut out[k];
                         b.clear();
