@@ -55,7 +55,7 @@ pub struct AgentArgs {
     pub udp_port: u16,
     /// Kernel offloads in the udp backend (TUN super-packets, UDP GSO/GRO); `false` moves one
     /// packet per system call, like flannel's udp backend.
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(long, env = "PODNET_UDP_OFFLOAD", default_value_t = true, action = clap::ArgAction::Set)]
     pub udp_offload: bool,
     /// Full resync (drift repair) period in seconds.
     #[arg(long, default_value_t = 10)]

@@ -1,11 +1,24 @@
-//! `podnet bench backends`: TCP throughput of every backend side by side in one run, against
-//! the underlay itself. It builds one two-node lab per backend (host-gw, vxlan, udp), starts an
-//! iperf3 server on node n2 and in pod n2-a of each, and then measures, rotating the order every
-//! round: node→node over the underlay (the ceiling) and pod→pod across nodes for each backend,
-//! with 1 and with 4 streams. Reported per path: median Gbit/s with min–max over the rounds,
-//! the ratio to the underlay, and machine-wide CPU seconds per GB moved (from /proc/stat).
-//! Everything it built is removed at the end, also on failure.
+//! `podnet bench backends`: every backend side by side in one run, against the underlay itself
+//! and against a hand-built kernel VXLAN.
+//!
+//! It builds one two-node lab per backend (host-gw, vxlan, udp, and udp with its offloads off —
+//! flannel's one-packet-per-syscall design), and measures these paths, rotating their order
+//! every round:
+//!
+//! - node→node over the underlay (the ceiling);
+//! - node→node over a VXLAN device made by hand in the vxlan lab's node namespaces (`ip link add
+//!   … type vxlan … remote …`, VNI 99, port 4799 — the peer) and node→node over podnet's own
+//!   VXLAN device in the same namespaces (same shape, so the two compare podnet's VXLAN set-up);
+//! - pod→pod across nodes for every backend.
+//!
+//! Per path and round: TCP throughput with iperf3 (1 and 4 streams by default), machine-wide CPU
+//! seconds per GB moved (/proc/stat), and with `podnet rr` against `podnet serve --stream-port`
+//! the request/response latency (64-byte exchanges on one connection) and the connection rate
+//! (connect, exchange, close). Reported: the median over the rounds with min–max, as a table,
+//! `--json`, and `--svg FILE` (a chart). Everything it built is removed at the end, also on
+//! failure.
 
+use std::fmt::Write as _;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
@@ -15,41 +28,107 @@ use serde::Serialize;
 use crate::lab::sh::{command, run};
 use crate::lab::spec::LabSpec;
 use crate::lab::state::LabState;
+use crate::rr::RrResult;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct NetBenchArgs {
-    /// Seconds per measurement.
+    /// Seconds per throughput measurement.
     #[arg(long, default_value_t = 5)]
     pub seconds: u64,
+    /// Seconds per latency and per connection-rate measurement (0: skip both).
+    #[arg(long, default_value_t = 3)]
+    pub rr_seconds: u64,
     /// Rounds (each measures every path once, in rotating order).
     #[arg(long, default_value_t = 5)]
     pub runs: usize,
     /// Parallel TCP streams to measure (each value is a separate measurement).
     #[arg(long, value_delimiter = ',', default_value = "1,4")]
     pub streams: Vec<u32>,
+    /// Only these paths (names as in the table, e.g. `udp pod→pod`); default: all.
+    #[arg(long, value_delimiter = ',')]
+    pub only: Vec<String>,
     #[arg(long)]
     pub json: bool,
+    /// Also write a chart of the results (SVG) to this file.
+    #[arg(long)]
+    pub svg: Option<std::path::PathBuf>,
+}
+
+/// A median with its range.
+#[derive(Debug, Clone, Copy, Serialize)]
+struct Stat {
+    median: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Stat {
+    fn of(mut v: Vec<f64>) -> Stat {
+        v.retain(|x| x.is_finite());
+        v.sort_by(|a, b| a.total_cmp(b));
+        match (v.first(), v.last()) {
+            (Some(min), Some(max)) => Stat {
+                median: v[v.len() / 2],
+                min: *min,
+                max: *max,
+            },
+            _ => Stat {
+                median: f64::NAN,
+                min: f64::NAN,
+                max: f64::NAN,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
-struct Row {
-    path: String,
+struct Throughput {
     streams: u32,
-    gbps_median: f64,
-    gbps_min: f64,
-    gbps_max: f64,
+    gbps: Stat,
     vs_underlay: f64,
     cpu_s_per_gb: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct PathResult {
+    path: String,
+    throughput: Vec<Throughput>,
+    /// Median latency of one 64-byte exchange on an open connection, µs.
+    rr_p50_us: Option<Stat>,
+    rr_p99_us: Option<Stat>,
+    /// Connections per second (connect, exchange, close).
+    connections_per_s: Option<Stat>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct Report {
+    command: String,
+    paths: Vec<PathResult>,
 }
 
 struct Path {
     name: String,
     from_ns: String,
+    /// iperf3 server address.
     to: String,
+    /// `podnet serve --stream-port` address.
+    echo: String,
 }
 
-const BACKENDS: [&str; 3] = ["host-gw", "vxlan", "udp"];
+/// The labs: (backend, lab name suffix, udp offloads on).
+const LABS: [(&str, &str, bool); 4] = [
+    ("host-gw", "hostgw", true),
+    ("vxlan", "vxlan", true),
+    ("udp", "udp", true),
+    ("udp", "udpplain", false),
+];
 const IPERF_PORT: &str = "5201";
+/// Echo port of the extra `podnet serve` started in node n2 (pods already serve on 9000).
+const NODE_ECHO_PORT: &str = "9001";
+const POD_ECHO_PORT: &str = "9000";
+/// The hand-built VXLAN: device, VNI, port, addresses.
+const HAND_VXLAN: (&str, &str, &str) = ("pnbench.vx", "99", "4799");
+const HAND_NET: &str = "172.31.99";
 
 /// Busy CPU time of the whole machine so far, in seconds (/proc/stat, USER_HZ = 100).
 fn busy_seconds() -> f64 {
@@ -70,15 +149,6 @@ fn busy_seconds() -> f64 {
         .map(|(_, v)| v)
         .sum();
     busy as f64 / 100.0
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    if v.is_empty() {
-        f64::NAN
-    } else {
-        v[v.len() / 2]
-    }
 }
 
 /// One iperf3 client run: (Gbit/s received, bytes).
@@ -108,12 +178,25 @@ fn iperf(p: &Path, secs: u64, streams: u32) -> Result<(f64, f64)> {
     }
 }
 
-fn server(ns: &str) -> Result<Child> {
-    command(ns, &["iperf3", "-s", "-p", IPERF_PORT])
+/// One `podnet rr` run inside the path's source namespace.
+fn rr(p: &Path, secs: u64, connect: bool) -> Result<RrResult> {
+    let exe = std::env::current_exe().context("own executable")?;
+    let exe = exe.to_string_lossy();
+    let secs = secs.to_string();
+    let mut argv = vec![&*exe, "rr", "--to", &p.echo, "--seconds", &secs];
+    if connect {
+        argv.push("--connect");
+    }
+    let out = run(&p.from_ns, &argv).with_context(|| format!("podnet rr for {}", p.name))?;
+    serde_json::from_str(out.trim()).context("podnet rr JSON")
+}
+
+fn spawn(ns: &str, argv: &[&str]) -> Result<Child> {
+    command(ns, argv)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .context("start iperf3 -s (install iperf3: scripts/setup.sh)")
+        .with_context(|| format!("start {argv:?} in {ns} (install iperf3: scripts/setup.sh)"))
 }
 
 /// Runs the benchmark.
@@ -128,14 +211,23 @@ pub fn run_bench(a: &NetBenchArgs) -> Result<()> {
     for l in labs {
         let _ = crate::lab::down::down(&l);
     }
-    let rows = result?;
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
-        return Ok(());
+    let report = result?;
+    if let Some(path) = &a.svg {
+        std::fs::write(path, svg(&report)).with_context(|| format!("write {}", path.display()))?;
     }
-    println!(
-        "podnet bench backends --seconds {} --runs {} --streams {}",
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", table(&report));
+    }
+    Ok(())
+}
+
+fn command_line(a: &NetBenchArgs) -> String {
+    let mut s = format!(
+        "podnet bench backends --seconds {} --rr-seconds {} --runs {} --streams {}",
         a.seconds,
+        a.rr_seconds,
         a.runs,
         a.streams
             .iter()
@@ -143,100 +235,253 @@ pub fn run_bench(a: &NetBenchArgs) -> Result<()> {
             .collect::<Vec<_>>()
             .join(",")
     );
-    println!(
-        "{:<26} {:>7} {:>10} {:>17} {:>12} {:>10}",
-        "path", "streams", "Gbit/s", "min-max", "vs underlay", "CPU s/GB"
-    );
-    for r in &rows {
-        println!(
-            "{:<26} {:>7} {:>10.2} {:>8.2}-{:<8.2} {:>11.2}x {:>10.2}",
-            r.path, r.streams, r.gbps_median, r.gbps_min, r.gbps_max, r.vs_underlay, r.cpu_s_per_gb
-        );
+    if !a.only.is_empty() {
+        let _ = write!(s, " --only '{}'", a.only.join(","));
     }
+    s
+}
+
+fn table(r: &Report) -> String {
+    let mut out = format!("{}\n", r.command);
+    let _ = writeln!(
+        out,
+        "{:<34} {:>7} {:>8} {:>15} {:>9} {:>8} {:>9} {:>9} {:>9}",
+        "path",
+        "streams",
+        "Gbit/s",
+        "min-max",
+        "vs under",
+        "CPU s/GB",
+        "RR p50µs",
+        "RR p99µs",
+        "conn/s"
+    );
+    for p in &r.paths {
+        for (i, t) in p.throughput.iter().enumerate() {
+            let lat = |s: &Option<Stat>| match (i, s) {
+                (0, Some(s)) => format!("{:.0}", s.median),
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "{:<34} {:>7} {:>8.2} {:>7.2}-{:<7.2} {:>8.2}x {:>8.2} {:>9} {:>9} {:>9}",
+                if i == 0 { p.path.as_str() } else { "" },
+                t.streams,
+                t.gbps.median,
+                t.gbps.min,
+                t.gbps.max,
+                t.vs_underlay,
+                t.cpu_s_per_gb,
+                lat(&p.rr_p50_us),
+                lat(&p.rr_p99_us),
+                lat(&p.connections_per_s),
+            );
+        }
+    }
+    out
+}
+
+fn lab_paths(
+    st: &LabState,
+    backend: &str,
+    offload: bool,
+    servers: &mut Vec<Child>,
+) -> Result<Vec<Path>> {
+    let exe = std::env::current_exe().context("own executable")?;
+    let exe = exe.to_string_lossy().into_owned();
+    let ip_of = |what: &str| {
+        st.pod(what)
+            .and_then(|p| p.ip)
+            .or_else(|| st.node(what).and_then(|n| n.ip))
+            .map(|i| i.to_string())
+            .unwrap_or_default()
+    };
+    let (n1, n2, pod1, pod2) = (
+        ns_of(st, "n1"),
+        ns_of(st, "n2"),
+        ns_of(st, "n1-a"),
+        ns_of(st, "n2-a"),
+    );
+    servers.push(spawn(&pod2, &["iperf3", "-s", "-p", IPERF_PORT])?);
+    let mut paths = Vec::new();
+    let node_path = |name: &str, to: &str| Path {
+        name: name.into(),
+        from_ns: n1.clone(),
+        to: to.into(),
+        echo: format!("{to}:{NODE_ECHO_PORT}"),
+    };
+    if backend != "udp" {
+        servers.push(spawn(&n2, &["iperf3", "-s", "-p", IPERF_PORT])?);
+        servers.push(spawn(
+            &n2,
+            &[
+                &exe,
+                "serve",
+                "--port",
+                "18080",
+                "--stream-port",
+                NODE_ECHO_PORT,
+            ],
+        )?);
+    }
+    if backend == "host-gw" {
+        paths.push(node_path("node→node (underlay)", &ip_of("n2")));
+    }
+    if backend == "vxlan" {
+        hand_built_vxlan(&n1, &ip_of("n1"), &ip_of("n2"), 1)?;
+        hand_built_vxlan(&n2, &ip_of("n2"), &ip_of("n1"), 2)?;
+        paths.push(node_path(
+            "kernel VXLAN by hand node→node",
+            &format!("{HAND_NET}.2"),
+        ));
+        let n2_vxlan = st
+            .node("n2")
+            .and_then(|n| n.subnet.as_deref())
+            .and_then(|s| s.parse::<ipnet::Ipv4Net>().ok())
+            .map(|s| s.network().to_string())
+            .context("node n2 has no subnet")?;
+        paths.push(node_path("podnet vxlan node→node", &n2_vxlan));
+    }
+    let name = if offload {
+        format!("{backend} pod→pod")
+    } else {
+        format!("{backend} pod→pod, offloads off")
+    };
+    paths.push(Path {
+        name,
+        from_ns: pod1,
+        to: ip_of("n2-a"),
+        echo: format!("{}:{POD_ECHO_PORT}", ip_of("n2-a")),
+    });
+    Ok(paths)
+}
+
+/// `ip link add pnbench.vx type vxlan id 99 dstport 4799 local A remote B dev eth0`, MTU as
+/// podnet's (underlay − 50), address 172.31.99.N/24.
+fn hand_built_vxlan(ns: &str, local: &str, remote: &str, n: u8) -> Result<()> {
+    let (dev, vni, port) = HAND_VXLAN;
+    run(
+        ns,
+        &[
+            "ip", "link", "add", dev, "type", "vxlan", "id", vni, "dstport", port, "local", local,
+            "remote", remote, "dev", "eth0",
+        ],
+    )?;
+    run(ns, &["ip", "link", "set", dev, "mtu", "1450", "up"])?;
+    run(
+        ns,
+        &[
+            "ip",
+            "addr",
+            "add",
+            &format!("{HAND_NET}.{n}/24"),
+            "dev",
+            dev,
+        ],
+    )?;
     Ok(())
 }
 
-fn measure(a: &NetBenchArgs, servers: &mut Vec<Child>, labs: &mut Vec<String>) -> Result<Vec<Row>> {
+fn measure(a: &NetBenchArgs, servers: &mut Vec<Child>, labs: &mut Vec<String>) -> Result<Report> {
     let mut paths = Vec::new();
-    for backend in BACKENDS {
-        let name = format!("bench-{}", backend.replace('-', ""));
+    for (backend, suffix, offload) in LABS {
+        let name = format!("bench-{suffix}");
         let _ = crate::lab::down::down(&name);
         let spec = LabSpec::generated(&name, backend, 2, 1, 1);
         labs.push(name.clone());
-        eprintln!("bench: building the {backend} lab");
-        let st = crate::lab::up::up(&spec, "embedded")?;
-        let pod_ip = |p: &str| {
-            st.pod(p)
-                .and_then(|p| p.ip)
-                .map(|i| i.to_string())
-                .unwrap_or_default()
-        };
-        servers.push(server(&ns_of(&st, "n2-a"))?);
-        if backend == "host-gw" {
-            servers.push(server(&ns_of(&st, "n2"))?);
-            let n2 = st
-                .node("n2")
-                .and_then(|n| n.ip)
-                .map(|i| i.to_string())
-                .unwrap_or_default();
-            paths.push(Path {
-                name: "node→node (underlay)".into(),
-                from_ns: ns_of(&st, "n1"),
-                to: n2,
-            });
+        eprintln!("bench: building the {name} lab");
+        // The agents inherit this (`podnet agent --udp-offload`).
+        std::env::set_var("PODNET_UDP_OFFLOAD", offload.to_string());
+        let st = crate::lab::up::up(&spec, "embedded");
+        std::env::remove_var("PODNET_UDP_OFFLOAD");
+        paths.extend(lab_paths(&st?, backend, offload, servers)?);
+    }
+    if !a.only.is_empty() {
+        paths.retain(|p| a.only.iter().any(|o| o == &p.name));
+        if paths.is_empty() {
+            bail!("--only matches no path");
         }
-        paths.push(Path {
-            name: format!("{backend} pod→pod"),
-            from_ns: ns_of(&st, "n1-a"),
-            to: pod_ip("n2-a"),
-        });
     }
     std::thread::sleep(Duration::from_millis(500));
-    let mut samples: Vec<Vec<(f64, f64, f64)>> = vec![Vec::new(); paths.len() * a.streams.len()];
+    // Per path: per streams value (Gbit/s, bytes, CPU s); then RR and CRR results.
+    let mut tput: Vec<Vec<Vec<(f64, f64, f64)>>> =
+        vec![vec![Vec::new(); a.streams.len()]; paths.len()];
+    let mut rrs: Vec<Vec<(RrResult, RrResult)>> = vec![Vec::new(); paths.len()];
     for round in 0..a.runs {
         for k in 0..paths.len() {
             let i = (k + round) % paths.len();
+            let p = &paths[i];
             for (j, streams) in a.streams.iter().enumerate() {
                 let cpu0 = busy_seconds();
-                let (gbps, bytes) = iperf(&paths[i], a.seconds, *streams)?;
+                let (gbps, bytes) = iperf(p, a.seconds, *streams)?;
                 let cpu = busy_seconds() - cpu0;
                 eprintln!(
                     "bench: round {} {} x{streams}: {gbps:.2} Gbit/s",
                     round + 1,
-                    paths[i].name
+                    p.name
                 );
-                samples[i * a.streams.len() + j].push((gbps, bytes, cpu));
+                tput[i][j].push((gbps, bytes, cpu));
+            }
+            if a.rr_seconds > 0 {
+                let (r, c) = (rr(p, a.rr_seconds, false)?, rr(p, a.rr_seconds, true)?);
+                eprintln!(
+                    "bench: round {} {}: RR p50 {:.0} µs, {:.0} connections/s",
+                    round + 1,
+                    p.name,
+                    r.p50_us,
+                    c.per_second
+                );
+                rrs[i].push((r, c));
             }
         }
     }
-    let mut rows = Vec::new();
+    let mut out = Vec::new();
     for (i, p) in paths.iter().enumerate() {
-        for (j, streams) in a.streams.iter().enumerate() {
-            let s = &samples[i * a.streams.len() + j];
-            let mut g: Vec<f64> = s.iter().map(|x| x.0).collect();
-            let mut cpg: Vec<f64> = s.iter().map(|x| x.2 / (x.1 / 1e9)).collect();
-            let (min, max) = g.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), v| {
-                (lo.min(*v), hi.max(*v))
-            });
-            rows.push(Row {
-                path: p.name.clone(),
-                streams: *streams,
-                gbps_median: median(&mut g),
-                gbps_min: min,
-                gbps_max: max,
-                vs_underlay: 0.0,
-                cpu_s_per_gb: median(&mut cpg),
-            });
+        let throughput = a
+            .streams
+            .iter()
+            .enumerate()
+            .map(|(j, streams)| {
+                let s = &tput[i][j];
+                Throughput {
+                    streams: *streams,
+                    gbps: Stat::of(s.iter().map(|x| x.0).collect()),
+                    vs_underlay: f64::NAN,
+                    cpu_s_per_gb: Stat::of(s.iter().map(|x| x.2 / (x.1 / 1e9)).collect()).median,
+                }
+            })
+            .collect();
+        let stat = |f: fn(&(RrResult, RrResult)) -> f64| {
+            (!rrs[i].is_empty()).then(|| Stat::of(rrs[i].iter().map(f).collect()))
+        };
+        out.push(PathResult {
+            path: p.name.clone(),
+            throughput,
+            rr_p50_us: stat(|r| r.0.p50_us),
+            rr_p99_us: stat(|r| r.0.p99_us),
+            connections_per_s: stat(|r| r.1.per_second),
+        });
+    }
+    if let Some(base) = out
+        .iter()
+        .find(|p| p.path.starts_with("node→node (underlay)"))
+        .map(|p| {
+            p.throughput
+                .iter()
+                .map(|t| t.gbps.median)
+                .collect::<Vec<_>>()
+        })
+    {
+        for p in &mut out {
+            for (t, b) in p.throughput.iter_mut().zip(&base) {
+                t.vs_underlay = t.gbps.median / b;
+            }
         }
     }
-    for j in 0..a.streams.len() {
-        let base = rows[j].gbps_median;
-        for i in 0..paths.len() {
-            let r = &mut rows[i * a.streams.len() + j];
-            r.vs_underlay = r.gbps_median / base;
-        }
-    }
-    Ok(rows)
+    Ok(Report {
+        command: command_line(a),
+        paths: out,
+    })
 }
 
 fn ns_of(st: &LabState, what: &str) -> String {
@@ -244,4 +489,138 @@ fn ns_of(st: &LabState, what: &str) -> String {
         .map(|p| p.netns.clone())
         .or_else(|| st.node(what).map(|n| n.netns.clone()))
         .unwrap_or_default()
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// A chart a person can open: throughput bars per path and stream count (with min–max
+/// whiskers), then RR latency and connection rate.
+fn svg(r: &Report) -> String {
+    const LABEL: f64 = 250.0;
+    const WIDTH: f64 = 980.0;
+    const BAR: f64 = 14.0;
+    let colors = ["#4878a8", "#e49444", "#6a9f58", "#967662"];
+    let nstreams = r.paths.first().map_or(0, |p| p.throughput.len());
+    let row_h = BAR * nstreams.max(1) as f64 + 10.0;
+    let panel = |title: &str, y0: f64| {
+        format!(
+            "<text x=\"10\" y=\"{:.1}\" font-size=\"15\" font-weight=\"bold\">{}</text>\n",
+            y0 - 8.0,
+            esc(title)
+        )
+    };
+    let mut body = String::new();
+    let mut y = 60.0;
+    // Panel 1: throughput.
+    let max_gbps = r
+        .paths
+        .iter()
+        .flat_map(|p| p.throughput.iter().map(|t| t.gbps.max))
+        .filter(|v| v.is_finite())
+        .fold(1.0f64, f64::max);
+    let scale = (WIDTH - LABEL - 80.0) / max_gbps;
+    body.push_str(&panel(
+        "TCP throughput, Gbit/s (median of the rounds; whiskers: min–max)",
+        y,
+    ));
+    for p in &r.paths {
+        let _ = writeln!(
+            body,
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" font-size=\"12\">{}</text>",
+            LABEL - 8.0,
+            y + row_h / 2.0,
+            esc(&p.path)
+        );
+        for (j, t) in p.throughput.iter().enumerate() {
+            let by = y + j as f64 * BAR;
+            let w = (t.gbps.median * scale).max(0.0);
+            let _ = writeln!(
+                body,
+                "<rect x=\"{LABEL}\" y=\"{by:.1}\" width=\"{w:.1}\" height=\"{:.1}\" fill=\"{}\"/>",
+                BAR - 2.0,
+                colors[j % colors.len()]
+            );
+            let (x0, x1, cy) = (
+                LABEL + t.gbps.min * scale,
+                LABEL + t.gbps.max * scale,
+                by + (BAR - 2.0) / 2.0,
+            );
+            let _ = writeln!(
+                body,
+                "<line x1=\"{x0:.1}\" y1=\"{cy:.1}\" x2=\"{x1:.1}\" y2=\"{cy:.1}\" stroke=\"#222\"/>"
+            );
+            let _ = writeln!(
+                body,
+                "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\">{:.2} ({} stream{})</text>",
+                x1.max(LABEL + w) + 6.0,
+                by + BAR - 4.0,
+                t.gbps.median,
+                t.streams,
+                if t.streams == 1 { "" } else { "s" }
+            );
+        }
+        y += row_h;
+    }
+    // Panels 2 and 3: latency and connection rate (if measured).
+    type Pick = fn(&PathResult) -> Option<Stat>;
+    let more: [(&str, Pick, &str); 2] = [
+        (
+            "Request/response latency, µs (64-byte exchange, median p50 of the rounds)",
+            |p| p.rr_p50_us,
+            "#8c6bb1",
+        ),
+        (
+            "Connection rate, connections/s (connect, exchange, close)",
+            |p| p.connections_per_s,
+            "#c44e52",
+        ),
+    ];
+    for (title, pick, color) in more {
+        if r.paths.iter().all(|p| pick(p).is_none()) {
+            continue;
+        }
+        y += 40.0;
+        body.push_str(&panel(title, y));
+        let max = r
+            .paths
+            .iter()
+            .filter_map(|p| pick(p).map(|s| s.max))
+            .filter(|v| v.is_finite())
+            .fold(1.0f64, f64::max);
+        let scale = (WIDTH - LABEL - 80.0) / max;
+        for p in &r.paths {
+            let Some(s) = pick(p) else { continue };
+            let w = (s.median * scale).max(0.0);
+            let _ = writeln!(
+                body,
+                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" font-size=\"12\">{}</text>\n\
+                 <rect x=\"{LABEL}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{:.1}\" fill=\"{color}\"/>\n\
+                 <line x1=\"{:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"#222\"/>\n\
+                 <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\">{:.0}</text>",
+                LABEL - 8.0,
+                y + BAR - 3.0,
+                esc(&p.path),
+                BAR - 2.0,
+                LABEL + s.min * scale,
+                y + (BAR - 2.0) / 2.0,
+                LABEL + s.max * scale,
+                y + (BAR - 2.0) / 2.0,
+                LABEL + (s.max * scale).max(w) + 6.0,
+                y + BAR - 4.0,
+                s.median
+            );
+            y += BAR + 4.0;
+        }
+    }
+    let height = y + 30.0;
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{height:.0}\" \
+         font-family=\"sans-serif\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+         <text x=\"10\" y=\"22\" font-size=\"13\">{}</text>\n{body}</svg>\n",
+        esc(&r.command)
+    )
 }

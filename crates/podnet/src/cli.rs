@@ -56,6 +56,8 @@ enum Cmd {
     },
     /// Keep one TCP connection busy against `podnet serve --stream-port`; fail if it breaks.
     Stream(crate::stream::StreamArgs),
+    /// TCP request/response latency or connection rate against `podnet serve --stream-port`.
+    Rr(crate::rr::RrArgs),
 }
 
 #[derive(Subcommand)]
@@ -79,6 +81,7 @@ pub fn main() -> ExitCode {
         } => crate::bench_net::run_bench(&args),
         Cmd::Serve { port, stream_port } => crate::serve::run(port, stream_port),
         Cmd::Stream(args) => crate::stream::run(&args),
+        Cmd::Rr(args) => crate::rr::run(&args),
         Cmd::UdpProbe { to, timeout_ms } => crate::serve::udp_probe(to, timeout_ms),
         Cmd::DryRun(args) => crate::dryrun::run(&args),
         Cmd::Agent(args) => crate::agent_cmd::main(&args),

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod dryrun;
 pub mod lab;
 pub mod nsutil;
+pub mod rr;
 pub mod serve;
 pub mod stream;
 

@@ -45,6 +45,7 @@ fn handle(mut c: TcpStream) {
 }
 
 fn echo(mut c: TcpStream) {
+    let _ = c.set_nodelay(true);
     let mut buf = [0u8; 4096];
     loop {
         match c.read(&mut buf) {
