@@ -522,7 +522,7 @@ fn svg(r: &Report) -> String {
         .flat_map(|p| p.throughput.iter().map(|t| t.gbps.max))
         .filter(|v| v.is_finite())
         .fold(1.0f64, f64::max);
-    let scale = (WIDTH - LABEL - 80.0) / max_gbps;
+    let scale = (WIDTH - LABEL - 130.0) / max_gbps;
     body.push_str(&panel(
         "TCP throughput, Gbit/s (median of the rounds; whiskers: min–max)",
         y,
