@@ -2,14 +2,16 @@
 //! socket, one thread each way, moving packets in batches with the kernel's offloads.
 //!
 //! TUN → network: the TUN device is opened with a virtio-net header and `TUNSETOFFLOAD`, so one
-//! read returns a TCP (or UDP) super-packet of up to 64 KB; tun-rs splits it into MTU-sized
-//! packets, each landing after a reserved [`HEADER_LEN`] gap, so podnet's header is written in
-//! place. Consecutive packets for the same node and of the same size go out in **one** `sendmsg`
-//! with `UDP_SEGMENT` (UDP GSO): the kernel cuts the datagrams.
+//! read returns a TCP (or UDP) super-packet of up to 64 KB; tun-rs's `gso_split` cuts it into
+//! MTU-sized packets laid out at equal strides in one buffer, each after a [`HEADER_LEN`] gap
+//! where podnet's header is written in place. The run of datagrams for one node then goes out
+//! straight from that buffer in **one** `sendmsg` with `UDP_SEGMENT` (UDP GSO): the kernel cuts
+//! the datagrams.
 //!
 //! Network → TUN: the socket has `UDP_GRO`, so one `recvmmsg` returns runs of datagrams glued
-//! together (with their stride); each one is checked by the core, and the accepted inner packets
-//! are coalesced back into super-packets (tun-rs's GRO table) and written with one `write` each.
+//! together (with their stride); each one is checked by the core, and the accepted segments of
+//! one TCP flow are written back as one super-packet (`podnet_udp::gro`): a virtio-net header
+//! and the merged IP/TCP header followed by the payloads where they lie, one `writev` each.
 //!
 //! Every offload is probed at start and falls back on its own: without a virtio-net header the
 //! TUN side moves one packet per read and write, without GSO every datagram is its own `sendmsg`,
@@ -19,7 +21,7 @@
 //! stay, packets queue or drop for the moment nobody reads them, and the next agent attaches to
 //! the same device.
 
-use std::io::{self, IoSliceMut};
+use std::io::{self, IoSlice, IoSliceMut};
 use std::net::{SocketAddr, SocketAddrV4, UdpSocket};
 use std::os::fd::AsFd;
 use std::sync::{Arc, Mutex};
@@ -27,16 +29,23 @@ use std::sync::{Arc, Mutex};
 use ipnet::Ipv4Net;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{setsockopt, sockopt};
+use podnet_udp::gro::{self, Run};
 use podnet_udp::{Action, Drops, Peer, Tunnel, HEADER_LEN};
 use quinn_udp::{RecvMeta, Transmit, UdpSockRef, UdpSocketState};
 use serde::Serialize;
 use tracing::{info, warn};
-use tun_rs::{DeviceBuilder, GROTable, SyncDevice, IDEAL_BATCH_SIZE, VIRTIO_NET_HDR_LEN};
+use tun_rs::{
+    gso_split, DeviceBuilder, SyncDevice, VirtioNetHdr, VIRTIO_NET_HDR_GSO_TCPV4,
+    VIRTIO_NET_HDR_GSO_UDP_L4, VIRTIO_NET_HDR_LEN,
+};
+
+/// virtio-net header values tun-rs does not export.
+const GSO_NONE: u8 = 0;
+const GSO_ECN: u8 = 0x80;
+const F_NEEDS_CSUM: u8 = 1;
 
 use crate::error::AgentError;
 
-/// Room for one packet read from the TUN device (jumbo underlays included).
-const PACKET_BUF: usize = 16 * 1024;
 /// A UDP datagram's largest payload over IPv4; a GSO batch may not exceed it.
 const MAX_DATAGRAM: usize = 65_507;
 /// Socket buffers (set with the `*BUFFORCE` options: the agent has CAP_NET_ADMIN).
@@ -209,94 +218,143 @@ fn fatal(e: &io::Error) -> bool {
     )
 }
 
-/// Datagrams waiting to go out as one `sendmsg` with `UDP_SEGMENT`: same node, same size
-/// (the last may be shorter and closes the run).
-struct GsoRun {
-    buf: Vec<u8>,
-    to: Option<SocketAddrV4>,
-    segment: usize,
+/// Where the packets of one TUN read were laid out: `count` packets, the first at `buf[0..]`,
+/// each `stride` bytes after the previous one with [`HEADER_LEN`] free bytes in front of it;
+/// `last_len` is the last packet's length (the others fill their stride).
+struct Layout {
+    stride: usize,
     count: usize,
-    closed: bool,
+    last_len: usize,
 }
 
-impl GsoRun {
-    fn new() -> GsoRun {
-        GsoRun {
-            buf: Vec::with_capacity(MAX_DATAGRAM),
-            to: None,
-            segment: 0,
-            count: 0,
-            closed: false,
-        }
+/// Reads one packet or super-packet from the TUN device into `buf` and lays it out for UDP
+/// GSO: a super-packet is cut (tun-rs's `gso_split`, which also fills in each segment's
+/// lengths and checksums) straight into equal strides, so the datagrams go out of this buffer
+/// with no further copy.
+fn read_tun(io: &Io, raw: &mut [u8], buf: &mut Vec<u8>) -> io::Result<Layout> {
+    if !io.tun.tcp_gso() {
+        let n = io.tun.recv(&mut buf[HEADER_LEN..])?;
+        return Ok(Layout {
+            stride: HEADER_LEN + n,
+            count: 1,
+            last_len: n,
+        });
     }
+    let n = io.tun.recv(raw)?;
+    let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_string());
+    if n <= VIRTIO_NET_HDR_LEN {
+        return Err(bad("short read"));
+    }
+    let mut hdr = VirtioNetHdr::decode(&raw[..VIRTIO_NET_HDR_LEN])?;
+    let input = &mut raw[VIRTIO_NET_HDR_LEN..n];
+    if hdr.gso_type == GSO_NONE {
+        if hdr.flags & F_NEEDS_CSUM != 0 {
+            finish_checksum(input, hdr.csum_start, hdr.csum_offset).ok_or_else(|| bad("csum"))?;
+        }
+        buf[HEADER_LEN..HEADER_LEN + input.len()].copy_from_slice(input);
+        return Ok(Layout {
+            stride: HEADER_LEN + input.len(),
+            count: 1,
+            last_len: input.len(),
+        });
+    }
+    let is_v6 = input[0] >> 4 == 6;
+    // As tun-rs does: the kernel's hdr_len cannot be trusted on the forwarding path; the
+    // transport header's own length can.
+    let l4 = usize::from(hdr.csum_start);
+    let l4_len = if hdr.gso_type & !GSO_ECN == VIRTIO_NET_HDR_GSO_UDP_L4 {
+        8
+    } else {
+        let off = *input.get(l4 + 12).ok_or_else(|| bad("short TCP header"))?;
+        usize::from(off >> 4) * 4
+    };
+    hdr.hdr_len = u16::try_from(l4 + l4_len).map_err(|_| bad("header length"))?;
+    let (hdr_len, seg) = (usize::from(hdr.hdr_len), usize::from(hdr.gso_size));
+    if seg == 0 || input.len() < hdr_len {
+        return Err(bad("bad virtio-net header"));
+    }
+    let stride = HEADER_LEN + hdr_len + seg;
+    let count = (input.len() - hdr_len).div_ceil(seg);
+    if buf.len() < stride * count {
+        buf.resize(stride * count, 0);
+    }
+    let mut slots: Vec<&mut [u8]> = buf.chunks_mut(stride).take(count).collect();
+    let mut sizes = [0usize; 1024];
+    let sizes = sizes
+        .get_mut(..count)
+        .ok_or_else(|| bad("too many segments"))?;
+    let got = gso_split(input, hdr, &mut slots, sizes, HEADER_LEN, is_v6)?;
+    Ok(Layout {
+        stride,
+        count: got,
+        last_len: sizes.get(got.wrapping_sub(1)).copied().unwrap_or(0),
+    })
+}
 
-    fn push(&mut self, io: &Io, to: SocketAddrV4, datagram: &[u8]) {
-        let fits = self.to == Some(to)
-            && !self.closed
-            && datagram.len() <= self.segment
-            && self.count < io.max_segments()
-            && self.buf.len() + datagram.len() <= MAX_DATAGRAM;
-        if self.count > 0 && !fits {
-            self.flush(io);
-        }
-        if self.count == 0 {
-            self.to = Some(to);
-            self.segment = datagram.len();
-        }
-        self.buf.extend_from_slice(datagram);
-        self.count += 1;
-        self.closed = datagram.len() < self.segment;
-    }
-
-    fn flush(&mut self, io: &Io) {
-        if let (Some(to), true) = (self.to, self.count > 0) {
-            let segment = (self.count > 1).then_some(self.segment);
-            io.send(to, &self.buf, segment);
-        }
-        self.buf.clear();
-        self.count = 0;
-        self.to = None;
-        self.closed = false;
-    }
+/// `gso_none_checksum` in tun-rs (not exported): complete a partial transport checksum.
+fn finish_checksum(p: &mut [u8], start: u16, offset: u16) -> Option<()> {
+    let at = usize::from(start) + usize::from(offset);
+    let initial = u16::from_be_bytes([*p.get(at)?, *p.get(at + 1)?]);
+    p[at] = 0;
+    p[at + 1] = 0;
+    let sum = tun_rs::checksum(p.get(usize::from(start)..)?, u64::from(initial));
+    p[at..at + 2].copy_from_slice(&(!sum).to_be_bytes());
+    Some(())
 }
 
 fn tun_to_net(io: &Io, tunnel: &Mutex<Tunnel>) {
     let mut raw = vec![0u8; VIRTIO_NET_HDR_LEN + 65_535];
-    let mut bufs = vec![vec![0u8; HEADER_LEN + PACKET_BUF]; IDEAL_BATCH_SIZE];
-    let mut sizes = vec![0usize; IDEAL_BATCH_SIZE];
-    let mut dest: Vec<Option<SocketAddrV4>> = vec![None; IDEAL_BATCH_SIZE];
-    let mut run = GsoRun::new();
+    let mut buf = vec![0u8; 4 * 65_536];
+    let mut dest: Vec<Option<SocketAddrV4>> = Vec::new();
     loop {
-        let n = match io
-            .tun
-            .recv_multiple(&mut raw, &mut bufs, &mut sizes, HEADER_LEN)
-        {
-            Ok(n) => n,
+        let l = match read_tun(io, &mut raw, &mut buf) {
+            Ok(l) => l,
             Err(e) if fatal(&e) => {
                 warn!("udp backend: TUN read failed: {e}");
                 return;
             }
             Err(_) => continue,
         };
+        let len = |i: usize| {
+            if i + 1 == l.count {
+                l.last_len
+            } else {
+                l.stride - HEADER_LEN
+            }
+        };
+        dest.clear();
         {
             let Ok(mut t) = tunnel.lock() else { return };
-            for i in 0..n {
-                let packet = &mut bufs[i][..HEADER_LEN + sizes[i]];
-                dest[i] = match t.encapsulate(&packet[HEADER_LEN..]) {
+            for i in 0..l.count {
+                let at = i * l.stride;
+                let packet = &mut buf[at..at + HEADER_LEN + len(i)];
+                dest.push(match t.encapsulate(&packet[HEADER_LEN..]) {
                     Action::SendTo { to, header } => {
                         packet[..HEADER_LEN].copy_from_slice(&header);
                         Some(to)
                     }
                     _ => None,
-                };
+                });
             }
         }
-        for i in 0..n {
-            if let Some(to) = dest[i] {
-                run.push(io, to, &bufs[i][..HEADER_LEN + sizes[i]]);
+        // Runs of consecutive datagrams to the same node, within GSO's limits, go out as one
+        // sendmsg straight from `buf` (they are already `stride` apart).
+        let per_send = io.max_segments().min(MAX_DATAGRAM / l.stride.max(1)).max(1);
+        let mut i = 0;
+        while i < l.count {
+            let Some(to) = dest[i] else {
+                i += 1;
+                continue;
+            };
+            let mut j = i + 1;
+            while j < l.count && j - i < per_send && dest[j] == Some(to) {
+                j += 1;
             }
+            let (from, until) = (i * l.stride, (j - 1) * l.stride);
+            let contents = &buf[from..until + HEADER_LEN + len(j - 1)];
+            io.send(to, contents, (j - i > 1).then_some(l.stride));
+            i = j;
         }
-        run.flush(io);
     }
 }
 
@@ -304,8 +362,9 @@ fn net_to_tun(io: &Io, tunnel: &Mutex<Tunnel>) {
     let mut slots = vec![vec![0u8; MAX_DATAGRAM + HEADER_LEN]; RECV_SLOTS];
     let mut iovs: Vec<IoSliceMut> = slots.iter_mut().map(|b| IoSliceMut::new(b)).collect();
     let mut meta = vec![RecvMeta::default(); RECV_SLOTS];
-    let mut out: Vec<Vec<u8>> = Vec::new();
-    let mut gro = GROTable::default();
+    // Accepted inner packets: (slot, offset, length).
+    let mut accepted: Vec<(usize, usize, usize)> = Vec::new();
+    let mut runs: Vec<Run> = Vec::new();
     loop {
         let n = match io
             .state
@@ -322,39 +381,80 @@ fn net_to_tun(io: &Io, tunnel: &Mutex<Tunnel>) {
             }
             Err(_) => continue,
         };
-        let mut k = 0;
+        accepted.clear();
         {
             let Ok(mut t) = tunnel.lock() else { return };
-            for (m, iov) in meta.iter().zip(iovs.iter()).take(n) {
+            for (slot, (m, iov)) in meta.iter().zip(iovs.iter()).take(n).enumerate() {
                 let SocketAddr::V4(from) = m.addr else {
                     continue;
                 };
-                for datagram in iov[..m.len].chunks(m.stride.max(1)) {
+                let stride = m.stride.max(1);
+                for (k, datagram) in iov[..m.len].chunks(stride).enumerate() {
                     if let Action::WriteToTun(inner) = t.decapsulate(from, datagram) {
-                        if k == out.len() {
-                            // Room to coalesce a whole super-packet in place: tun-rs's GRO
-                            // merges only into buffers whose capacity holds the result.
-                            out.push(Vec::with_capacity(2 * VIRTIO_NET_HDR_LEN + 65_535));
-                        }
-                        let b = &mut out[k];
-                        b.clear();
-                        b.resize(VIRTIO_NET_HDR_LEN, 0);
-                        b.extend_from_slice(inner);
-                        k += 1;
+                        accepted.push((slot, k * stride + HEADER_LEN, inner.len()));
                     }
                 }
             }
         }
-        if k > 0 {
-            if let Err(e) = io
-                .tun
-                .send_multiple(&mut gro, &mut out[..k], VIRTIO_NET_HDR_LEN)
-            {
-                if fatal(&e) {
-                    warn!("udp backend: TUN write failed: {e}");
-                    return;
-                }
+        let packets: Vec<&[u8]> = accepted
+            .iter()
+            .map(|&(slot, at, len)| &iovs[slot][at..at + len])
+            .collect();
+        if let Err(e) = write_tun(io, &packets, &mut runs) {
+            if fatal(&e) {
+                warn!("udp backend: TUN write failed: {e}");
+                return;
             }
         }
     }
+}
+
+/// Writes accepted packets to the TUN device: with the virtio-net header, runs of one TCP flow
+/// become one super-packet written with one `writev` (header + the payloads where they lie);
+/// without it, one `write` per packet.
+fn write_tun(io: &Io, packets: &[&[u8]], runs: &mut Vec<Run>) -> io::Result<()> {
+    let mut result = Ok(());
+    if !io.tun.tcp_gso() {
+        for p in packets {
+            if let Err(e) = io.tun.send(p) {
+                result = Err(e);
+            }
+        }
+        return result;
+    }
+    gro::runs(packets, runs);
+    let mut header = [0u8; 20 + 60];
+    for r in runs.iter() {
+        let mut vnet = [0u8; VIRTIO_NET_HDR_LEN];
+        let first = packets[r.start];
+        let written = if r.count == 1 {
+            io.tun
+                .send_vectored(&[IoSlice::new(&vnet), IoSlice::new(first)])
+        } else {
+            let last = packets[r.start + r.count - 1];
+            gro::merged_header(first, last, r, &mut header);
+            VirtioNetHdr {
+                flags: F_NEEDS_CSUM,
+                gso_type: VIRTIO_NET_HDR_GSO_TCPV4,
+                hdr_len: r.header_len as u16,
+                gso_size: r.segment as u16,
+                csum_start: 20,
+                csum_offset: 16,
+            }
+            .encode(&mut vnet)?;
+            let mut iov = Vec::with_capacity(r.count + 2);
+            iov.push(IoSlice::new(&vnet));
+            iov.push(IoSlice::new(&header[..r.header_len]));
+            iov.extend(
+                packets[r.start..r.start + r.count]
+                    .iter()
+                    .map(|p| IoSlice::new(&p[r.header_len..])),
+            );
+            io.tun.send_vectored(&iov)
+        };
+        if let Err(e) = written {
+            result = Err(e);
+        }
+    }
+    result
 }

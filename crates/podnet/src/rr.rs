@@ -1,7 +1,9 @@
 //! `podnet rr`: TCP request/response against `podnet serve --stream-port` — the latency of one
 //! small exchange on an open connection (like netperf's TCP_RR), or with `--connect` a whole
 //! connection per exchange (connect, request, response, close: TCP_CRR, the connection rate).
-//! Prints one JSON object; `podnet bench backends` runs it inside the lab's namespaces.
+//! Every echo is compared with what was sent (fresh pseudo-random bytes each time), so large
+//! `--size` runs double as a data-integrity check of a path. Prints one JSON object;
+//! `podnet bench backends` runs it inside the lab's namespaces.
 //!
 //! With `--connect` the client closes with a reset (`SO_LINGER` 0) so a few seconds at tens of
 //! thousands of connections per second do not exhaust the ephemeral ports with TIME_WAIT.
@@ -10,7 +12,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 #[derive(clap::Args, Debug, Clone)]
@@ -42,6 +44,9 @@ const TIMEOUT: Duration = Duration::from_secs(3);
 fn exchange(c: &mut TcpStream, msg: &[u8], buf: &mut [u8]) -> Result<()> {
     c.write_all(msg).context("send")?;
     c.read_exact(buf).context("receive the echo")?;
+    if buf != msg {
+        bail!("the echo differs from what was sent (data corrupted on the way)");
+    }
     Ok(())
 }
 
@@ -65,12 +70,20 @@ fn reset_on_close(c: &TcpStream) -> Result<()> {
 /// Runs the exchanges for `a.seconds`.
 pub fn measure(a: &RrArgs) -> Result<RrResult> {
     let size = a.size.clamp(1, 65_536);
-    let msg = vec![0x5a_u8; size];
+    let mut msg = vec![0u8; size];
     let mut buf = vec![0u8; size];
     let mut lat_us: Vec<u32> = Vec::new();
     let mut conn = if a.connect { None } else { Some(open(&a.to)?) };
     let (start, limit) = (Instant::now(), Duration::from_secs(a.seconds.max(1)));
+    let mut x = 0x9e37_79b9_u32;
     while start.elapsed() < limit {
+        // Different bytes every exchange (xorshift), so a misplaced segment cannot go unseen.
+        for b in msg.iter_mut() {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            *b = x as u8;
+        }
         let t = Instant::now();
         match conn.as_mut() {
             Some(c) => exchange(c, &msg, &mut buf)?,

@@ -225,6 +225,45 @@ fn udp_backend_passes() {
     );
     let link: serde_json::Value = serde_json::from_str(link.trim()).unwrap();
     assert_eq!(link[0]["mtu"], 1468, "underlay 1500 - 32: {link}");
+    // Bulk data both ways through the offloaded path (TUN super-packets split into datagrams,
+    // UDP GSO/GRO, segments re-coalesced for the TUN write), every byte compared.
+    let to = format!("{}:9000", lab.pod_ip("n2-a"));
+    let rr = ok(
+        &podnet(&[
+            "lab",
+            "exec",
+            "--name",
+            &lab.0,
+            "n1-a",
+            "--",
+            PLUGIN,
+            "rr",
+            "--to",
+            &to,
+            "--seconds",
+            "3",
+            "--size",
+            "200000",
+        ]),
+        "200 KB exchanges across the udp backend",
+    );
+    let rr: serde_json::Value = serde_json::from_str(rr.trim()).unwrap();
+    assert!(rr["transactions"].as_u64().unwrap() > 20, "{rr}");
+    let status = lab.agent_status("n2");
+    let udp = &status["udp"];
+    assert_eq!(udp["offloads"]["tunVnetHdr"], true, "{status}");
+    assert!(
+        udp["offloads"]["udpGsoSegments"].as_u64().unwrap() > 1,
+        "{status}"
+    );
+    for reason in [
+        "unknown_sender",
+        "bad_header",
+        "spoofed_source",
+        "not_for_this_node",
+    ] {
+        assert_eq!(udp["drops"][reason], 0, "{reason}: {status}");
+    }
 }
 
 #[test]

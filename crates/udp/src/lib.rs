@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod core;
+pub mod gro;
 pub mod header;
 pub mod ipv4;
 
