@@ -264,13 +264,17 @@ fn table(r: &Report) -> String {
             };
             let _ = writeln!(
                 out,
-                "{:<34} {:>7} {:>8.2} {:>7.2}-{:<7.2} {:>8.2}x {:>8.2} {:>9} {:>9} {:>9}",
+                "{:<34} {:>7} {:>8.2} {:>7.2}-{:<7.2} {:>9} {:>8.2} {:>9} {:>9} {:>9}",
                 if i == 0 { p.path.as_str() } else { "" },
                 t.streams,
                 t.gbps.median,
                 t.gbps.min,
                 t.gbps.max,
-                t.vs_underlay,
+                if t.vs_underlay.is_finite() {
+                    format!("{:.2}x", t.vs_underlay)
+                } else {
+                    "-".into()
+                },
                 t.cpu_s_per_gb,
                 lat(&p.rr_p50_us),
                 lat(&p.rr_p99_us),
