@@ -51,7 +51,7 @@ const MAX_DATAGRAM: usize = 65_507;
 /// Socket buffers (set with the `*BUFFORCE` options: the agent has CAP_NET_ADMIN).
 const SOCKET_BUFFER: usize = 4 * 1024 * 1024;
 /// Receive slots per `recvmmsg`, each large enough for a GRO run of 64 KB.
-const RECV_SLOTS: usize = 1;
+const RECV_SLOTS: usize = 8;
 
 /// Which offloads the kernel granted (probed at start; `status.json` shows them).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -103,9 +103,6 @@ impl Relay {
             }
         }
         let state = UdpSocketState::new(UdpSockRef::from(&sock)).map_err(cfg)?;
-        // quinn-udp made the socket non-blocking; the relay's threads block in the kernel
-        // instead (one system call per wake-up rather than poll + recvmmsg + EAGAIN).
-        sock.set_nonblocking(false).map_err(cfg)?;
         let offloads = Offloads {
             tun_vnet_hdr: tun.tcp_gso(),
             tun_udp_gso: tun.udp_gso(),
