@@ -235,25 +235,13 @@ mod tests {
                 vec![1, 1]
             );
         }
-        // Different ack, window, options, TTL, address, port; no payload; longer follower.
-        let mut b = seg(1100, 100, ACK);
-        b[28] = 9;
-        assert_eq!(counts(&[seg(1000, 100, ACK), b]), vec![1, 1]);
-        let mut b = seg(1100, 100, ACK);
-        b[35] = 1;
-        assert_eq!(counts(&[seg(1000, 100, ACK), b]), vec![1, 1]);
-        let mut b = seg(1100, 100, ACK);
-        b[47] = 1;
-        assert_eq!(counts(&[seg(1000, 100, ACK), b]), vec![1, 1]);
-        let mut b = seg(1100, 100, ACK);
-        b[8] = 3;
-        assert_eq!(counts(&[seg(1000, 100, ACK), b]), vec![1, 1]);
-        let mut b = seg(1100, 100, ACK);
-        b[19] = 3;
-        assert_eq!(counts(&[seg(1000, 100, ACK), b]), vec![1, 1]);
-        let mut b = seg(1100, 100, ACK);
-        b[21] = 3;
-        assert_eq!(counts(&[seg(1000, 100, ACK), b]), vec![1, 1]);
+        // A follower that differs in ack, window, options, TTL, address or port.
+        for (at, value) in [(28, 9), (35, 1), (47, 1), (8, 3), (19, 3), (21, 3)] {
+            let mut b = seg(1100, 100, ACK);
+            b[at] = value;
+            assert_eq!(counts(&[seg(1000, 100, ACK), b]), vec![1, 1], "byte {at}");
+        }
+        // No payload; a longer follower.
         assert_eq!(counts(&[seg(1000, 0, ACK), seg(1000, 0, ACK)]), vec![1, 1]);
         assert_eq!(
             counts(&[seg(1000, 100, ACK), seg(1100, 101, ACK)]),
