@@ -199,6 +199,7 @@ pub async fn run<D: Datastore>(
             let addr = Ipv4Net::new(lease.subnet.network(), 32).unwrap_or(lease.subnet);
             kernel
                 .call(move |k| {
+                    k.ops.disable_ipv6(UDP_DEV)?;
                     k.ops.set_link_up(UDP_DEV, mtu)?;
                     k.ops.ensure_address(UDP_DEV, addr)
                 })

@@ -158,6 +158,9 @@ fn open_tun(name: &str, offload: bool) -> io::Result<SyncDevice> {
             .name(name)
             .packet_information(false)
             .offload(offload)
+            // A new device stays down until the agent has disabled IPv6 on it and set its MTU
+            // (no router solicitations leak out); a persistent one stays up across restarts.
+            .inherit_enable_state()
             .build_sync()
     };
     if !offload {

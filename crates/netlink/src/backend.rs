@@ -72,6 +72,9 @@ pub trait BackendOps {
     fn ensure_vxlan(&mut self, spec: &VxlanSpec) -> Result<LinkState, NetError>;
     /// `ip link set DEV mtu MTU up`
     fn set_link_up(&mut self, dev: &str, mtu: u32) -> Result<LinkState, NetError>;
+    /// `sysctl -w net.ipv6.conf.DEV.disable_ipv6=1`: a device that carries IPv4 only (the udp
+    /// backend's TUN), so the kernel sends no IPv6 (MLD, router solicitations) into it.
+    fn disable_ipv6(&mut self, dev: &str) -> Result<(), NetError>;
     /// `ip addr add ADDR dev DEV` (present already = success)
     fn ensure_address(&mut self, dev: &str, addr: Ipv4Net) -> Result<(), NetError>;
     /// `ip -j neigh show dev DEV nud permanent`

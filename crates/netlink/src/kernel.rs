@@ -231,7 +231,7 @@ async fn delete_in(h: &Handle, name: &str) -> Result<bool, NetError> {
     }
 }
 
-fn write_sysctl(path: &str, value: &str) -> Result<(), NetError> {
+pub(crate) fn write_sysctl(path: &str, value: &str) -> Result<(), NetError> {
     std::fs::write(path, value).map_err(|source| NetError::Io {
         op: format!("write {value} to {path}"),
         source,

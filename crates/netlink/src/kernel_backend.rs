@@ -16,7 +16,7 @@ use rtnetlink::{Handle, LinkUnspec, LinkVxlan, RouteMessageBuilder};
 
 use crate::backend::{BackendOps, Fdb, LinkState, Neigh, Route, VxlanSpec, RTPROT_PODNET};
 use crate::kernel::{
-    errno_of, ipv4_addresses, link_by_name, mac_of, mtu_of, nl, EEXIST, ENOENT, ESRCH,
+    errno_of, ipv4_addresses, link_by_name, mac_of, mtu_of, nl, write_sysctl, EEXIST, ENOENT, ESRCH,
 };
 use crate::types::NetError;
 use crate::KernelNetOps;
@@ -258,6 +258,11 @@ impl BackendOps for KernelNetOps {
                     name: dev.to_string(),
                 })
         })
+    }
+
+    fn disable_ipv6(&mut self, dev: &str) -> Result<(), NetError> {
+        // /proc/sys/net resolves to the namespace of the thread that opens it: the node's.
+        write_sysctl(&format!("/proc/sys/net/ipv6/conf/{dev}/disable_ipv6"), "1")
     }
 
     fn ensure_address(&mut self, dev: &str, addr: Ipv4Net) -> Result<(), NetError> {

@@ -89,6 +89,10 @@ impl BackendOps for RecordingNetOps {
         Ok(link.clone())
     }
 
+    fn disable_ipv6(&mut self, dev: &str) -> Result<(), NetError> {
+        self.record(format!("sysctl -w net.ipv6.conf.{dev}.disable_ipv6=1"))
+    }
+
     fn ensure_address(&mut self, dev: &str, addr: Ipv4Net) -> Result<(), NetError> {
         let link = self.backend.links.entry(dev.to_string()).or_default();
         if !link.addresses.contains(&addr) {

@@ -259,6 +259,7 @@ fn udp_backend_passes() {
     for reason in [
         "unknown_sender",
         "bad_header",
+        "bad_inner_packet",
         "spoofed_source",
         "not_for_this_node",
     ] {
