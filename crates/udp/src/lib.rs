@@ -7,6 +7,9 @@
 //! its inner IPv4 header is malformed or its lengths disagree, its inner source is neither in the
 //! sending node's leased subnet nor that node's own address, or its inner destination is not in
 //! this node's subnet.
+//!
+//! [`gro`] is the other pure half of the fast path: which received TCP segments can be written
+//! back to the TUN device as one super-packet, and that packet's header.
 #![forbid(unsafe_code)]
 
 pub mod core;
