@@ -50,6 +50,8 @@ use crate::error::AgentError;
 const MAX_DATAGRAM: usize = 65_507;
 /// Socket buffers (set with the `*BUFFORCE` options: the agent has CAP_NET_ADMIN).
 const SOCKET_BUFFER: usize = 4 * 1024 * 1024;
+/// Segments one TUN super-packet may be cut into (64 KB of 64-byte segments; TCP's are ~1.4 KB).
+const MAX_SEGMENTS: usize = 1024;
 /// Receive slots per `recvmmsg`, each large enough for a GRO run of 64 KB.
 const RECV_SLOTS: usize = 8;
 
@@ -278,14 +280,14 @@ fn read_tun(io: &Io, raw: &mut [u8], buf: &mut Vec<u8>) -> io::Result<Layout> {
     }
     let stride = HEADER_LEN + hdr_len + seg;
     let count = (input.len() - hdr_len).div_ceil(seg);
+    let mut sizes = [0usize; MAX_SEGMENTS];
+    let sizes = sizes
+        .get_mut(..count)
+        .ok_or_else(|| bad("too many segments"))?;
     if buf.len() < stride * count {
         buf.resize(stride * count, 0);
     }
     let mut slots: Vec<&mut [u8]> = buf.chunks_mut(stride).take(count).collect();
-    let mut sizes = [0usize; 1024];
-    let sizes = sizes
-        .get_mut(..count)
-        .ok_or_else(|| bad("too many segments"))?;
     let got = gso_split(input, hdr, &mut slots, sizes, HEADER_LEN, is_v6)?;
     Ok(Layout {
         stride,
