@@ -44,7 +44,7 @@ pub struct NetBenchArgs {
     /// Parallel TCP streams to measure (each value is a separate measurement).
     #[arg(long, value_delimiter = ',', default_value = "1,4")]
     pub streams: Vec<u32>,
-    /// Only these paths (names as in the table, e.g. `udp pod→pod`); default: all.
+    /// Only these paths, comma-separated (names as in the table, e.g. `udp pod→pod`); default: all.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
     #[arg(long)]
@@ -349,7 +349,7 @@ fn lab_paths(
     let name = if offload {
         format!("{backend} pod→pod")
     } else {
-        format!("{backend} pod→pod, offloads off")
+        format!("{backend} pod→pod (no offloads)")
     };
     paths.push(Path {
         name,
@@ -391,14 +391,12 @@ fn measure(a: &NetBenchArgs, servers: &mut Vec<Child>, labs: &mut Vec<String>) -
     for (backend, suffix, offload) in LABS {
         let name = format!("bench-{suffix}");
         let _ = crate::lab::down::down(&name);
-        let spec = LabSpec::generated(&name, backend, 2, 1, 1);
+        let mut spec = LabSpec::generated(&name, backend, 2, 1, 1);
+        spec.agent_args = vec!["--udp-offload".into(), offload.to_string()];
         labs.push(name.clone());
         eprintln!("bench: building the {name} lab");
-        // The agents inherit this (`podnet agent --udp-offload`).
-        std::env::set_var("PODNET_UDP_OFFLOAD", offload.to_string());
-        let st = crate::lab::up::up(&spec, "embedded");
-        std::env::remove_var("PODNET_UDP_OFFLOAD");
-        paths.extend(lab_paths(&st?, backend, offload, servers)?);
+        let st = crate::lab::up::up(&spec, "embedded")?;
+        paths.extend(lab_paths(&st, backend, offload, servers)?);
     }
     if !a.only.is_empty() {
         paths.retain(|p| a.only.iter().any(|o| o == &p.name));

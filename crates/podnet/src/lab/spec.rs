@@ -53,6 +53,10 @@ pub struct LabSpec {
     pub segments: usize,
     pub nodes: Vec<NodeSpec>,
     pub pods: Vec<PodSpec>,
+    /// Extra `podnet agent` flags for every node (not in the YAML form; `podnet bench` uses it
+    /// for `--udp-offload false`).
+    #[serde(default)]
+    pub agent_args: Vec<String>,
 }
 
 fn default_store() -> String {
@@ -205,6 +209,7 @@ pub fn parse_yaml(text: &str) -> Result<LabSpec, String> {
         segments,
         nodes,
         pods,
+        agent_args: Vec::new(),
     })
 }
 
@@ -241,6 +246,7 @@ impl LabSpec {
             segments,
             nodes,
             pods,
+            agent_args: Vec::new(),
         }
     }
 

@@ -321,9 +321,12 @@ fn add_node(u: &mut Up<'_>, name: &str, segment: usize) -> Result<()> {
     let ndir = u.dir.join(name);
     std::fs::create_dir_all(&ndir)?;
     let exe = u.exe.display().to_string();
-    let (facts, state) = (ndir.join("node.json"), ndir.join("agent"));
+    let (facts, state) = (
+        ndir.join("node.json").display().to_string(),
+        ndir.join("agent").display().to_string(),
+    );
     let store = u.store.clone();
-    let argv = [
+    let mut argv = vec![
         exe.as_str(),
         "agent",
         "--node",
@@ -335,14 +338,15 @@ fn add_node(u: &mut Up<'_>, name: &str, segment: usize) -> Result<()> {
         "--underlay-dev",
         "eth0",
         "--facts",
-        &facts.display().to_string(),
+        &facts,
         "--state-dir",
-        &state.display().to_string(),
+        &state,
         "--lease-ttl",
         "30",
         "--resync",
         "5",
     ];
+    argv.extend(u.spec.agent_args.iter().map(String::as_str));
     u.spawn(
         &format!("agent {name}"),
         &ns,
