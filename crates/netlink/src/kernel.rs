@@ -231,6 +231,24 @@ async fn delete_in(h: &Handle, name: &str) -> Result<bool, NetError> {
     }
 }
 
+/// Every link's name by index (`ip link show`).
+pub(crate) async fn link_names(h: &Handle) -> Result<HashMap<u32, String>, NetError> {
+    let mut names = HashMap::new();
+    let mut links = h.link().get().execute();
+    while let Some(l) = links
+        .try_next()
+        .await
+        .map_err(nl("ip link show".to_string()))?
+    {
+        for a in &l.attributes {
+            if let LinkAttribute::IfName(n) = a {
+                names.insert(l.header.index, n.clone());
+            }
+        }
+    }
+    Ok(names)
+}
+
 pub(crate) fn write_sysctl(path: &str, value: &str) -> Result<(), NetError> {
     std::fs::write(path, value).map_err(|source| NetError::Io {
         op: format!("write {value} to {path}"),
@@ -460,22 +478,13 @@ impl NetOps for KernelNetOps {
     fn links_with_prefix(&mut self, prefix: &str) -> Result<Vec<String>, NetError> {
         let h = self.node.clone();
         self.rt.block_on(async move {
-            let mut out = Vec::new();
-            let mut links = h.link().get().execute();
-            while let Some(m) = links
-                .try_next()
-                .await
-                .map_err(nl("ip link show".to_string()))?
-            {
-                for a in &m.attributes {
-                    if let LinkAttribute::IfName(n) = a {
-                        if n.starts_with(prefix) {
-                            out.push(n.clone());
-                        }
-                    }
-                }
-            }
-            Ok(out)
+            let mut names: Vec<String> = link_names(&h)
+                .await?
+                .into_values()
+                .filter(|n| n.starts_with(prefix))
+                .collect();
+            names.sort();
+            Ok(names)
         })
     }
 

@@ -4,7 +4,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use futures::TryStreamExt;
 use ipnet::Ipv4Net;
-use netlink_packet_route::link::{LinkAttribute, LinkFlags};
+use netlink_packet_route::link::LinkFlags;
 use netlink_packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
 };
@@ -16,7 +16,8 @@ use rtnetlink::{Handle, LinkUnspec, LinkVxlan, RouteMessageBuilder};
 
 use crate::backend::{BackendOps, Fdb, LinkState, Neigh, Route, VxlanSpec, RTPROT_PODNET};
 use crate::kernel::{
-    errno_of, ipv4_addresses, link_by_name, mac_of, mtu_of, nl, write_sysctl, EEXIST, ENOENT, ESRCH,
+    errno_of, ipv4_addresses, link_by_name, link_names, mac_of, mtu_of, nl, write_sysctl, EEXIST,
+    ENOENT, ESRCH,
 };
 use crate::types::NetError;
 use crate::KernelNetOps;
@@ -109,19 +110,7 @@ impl BackendOps for KernelNetOps {
     fn podnet_routes(&mut self) -> Result<Vec<Route>, NetError> {
         let h = self.node_handle();
         self.block_on(async move {
-            let mut names = std::collections::HashMap::new();
-            let mut links = h.link().get().execute();
-            while let Some(l) = links
-                .try_next()
-                .await
-                .map_err(nl("ip link show".to_string()))?
-            {
-                for a in &l.attributes {
-                    if let LinkAttribute::IfName(n) = a {
-                        names.insert(l.header.index, n.clone());
-                    }
-                }
-            }
+            let names = link_names(&h).await?;
             let mut out = Vec::new();
             let mut routes = h
                 .route()
