@@ -29,6 +29,7 @@ use std::sync::{Arc, Mutex};
 use ipnet::Ipv4Net;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{setsockopt, sockopt};
+use podnet_udp::batch;
 use podnet_udp::gro::{self, Run};
 use podnet_udp::{Action, Drops, Peer, Tunnel, HEADER_LEN};
 use quinn_udp::{RecvMeta, Transmit, UdpSockRef, UdpSocketState};
@@ -182,6 +183,12 @@ struct Io {
 }
 
 impl Io {
+    /// Whether the TUN device has a packet queued right now (a `poll` that does not wait).
+    fn tun_ready(&self) -> bool {
+        let mut fds = [PollFd::new(self.tun.as_fd(), PollFlags::POLLIN)];
+        poll(&mut fds, PollTimeout::ZERO).is_ok_and(|n| n > 0)
+    }
+
     fn wait(&self, flags: PollFlags) {
         let mut fds = [PollFd::new(self.sock.as_fd(), flags)];
         let _ = poll(&mut fds, PollTimeout::NONE);
@@ -236,9 +243,15 @@ struct Layout {
 /// GSO: a super-packet is cut (tun-rs's `gso_split`, which also fills in each segment's
 /// lengths and checksums) straight into equal strides, so the datagrams go out of this buffer
 /// with no further copy.
-fn read_tun(io: &Io, raw: &mut [u8], buf: &mut Vec<u8>) -> io::Result<Layout> {
+///
+/// Everything goes to `buf[off..]` (positions in the [`Layout`] are relative to `off`): the
+/// segments held back from the previous read lie before it.
+fn read_tun(io: &Io, raw: &mut [u8], buf: &mut Vec<u8>, off: usize) -> io::Result<Layout> {
+    if buf.len() < off + HEADER_LEN + 65_535 {
+        buf.resize(off + HEADER_LEN + 65_535, 0);
+    }
     if !io.tun.tcp_gso() {
-        let n = io.tun.recv(&mut buf[HEADER_LEN..])?;
+        let n = io.tun.recv(&mut buf[off + HEADER_LEN..])?;
         return Ok(Layout {
             stride: HEADER_LEN + n,
             count: 1,
@@ -256,7 +269,7 @@ fn read_tun(io: &Io, raw: &mut [u8], buf: &mut Vec<u8>) -> io::Result<Layout> {
         if hdr.flags & F_NEEDS_CSUM != 0 {
             finish_checksum(input, hdr.csum_start, hdr.csum_offset).ok_or_else(|| bad("csum"))?;
         }
-        buf[HEADER_LEN..HEADER_LEN + input.len()].copy_from_slice(input);
+        buf[off + HEADER_LEN..off + HEADER_LEN + input.len()].copy_from_slice(input);
         return Ok(Layout {
             stride: HEADER_LEN + input.len(),
             count: 1,
@@ -284,10 +297,10 @@ fn read_tun(io: &Io, raw: &mut [u8], buf: &mut Vec<u8>) -> io::Result<Layout> {
     let sizes = sizes
         .get_mut(..count)
         .ok_or_else(|| bad("too many segments"))?;
-    if buf.len() < stride * count {
-        buf.resize(stride * count, 0);
+    if buf.len() < off + stride * count {
+        buf.resize(off + stride * count, 0);
     }
-    let mut slots: Vec<&mut [u8]> = buf.chunks_mut(stride).take(count).collect();
+    let mut slots: Vec<&mut [u8]> = buf[off..].chunks_mut(stride).take(count).collect();
     let got = gso_split(input, hdr, &mut slots, sizes, HEADER_LEN, is_v6)?;
     Ok(Layout {
         stride,
@@ -307,12 +320,33 @@ fn finish_checksum(p: &mut [u8], start: u16, offset: u16) -> Option<()> {
     Some(())
 }
 
+/// Datagrams held back from the last TUN read (`podnet_udp::batch`): `count` full-length
+/// datagrams for `to`, already encapsulated, at `buf[0..]`, `stride` apart.
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    to: SocketAddrV4,
+    count: usize,
+    stride: usize,
+}
+
+/// TUN → network: read, encapsulate in place, send runs with UDP GSO. The short tail of a
+/// super-packet is held back for the next read (see `podnet_udp::batch`) and sent on its own as
+/// soon as the TUN device has nothing more queued (a `poll` that does not wait), so it never
+/// waits for more than a read that is already there.
 fn tun_to_net(io: &Io, tunnel: &Mutex<Tunnel>) {
     let mut raw = vec![0u8; VIRTIO_NET_HDR_LEN + 65_535];
     let mut buf = vec![0u8; 4 * 65_536];
     let mut dest: Vec<Option<SocketAddrV4>> = Vec::new();
+    let mut sends = Vec::new();
+    let mut held: Option<Held> = None;
     loop {
-        let l = match read_tun(io, &mut raw, &mut buf) {
+        let off = held.map_or(0, |h| h.count * h.stride);
+        if let Some(h) = held.filter(|_| !io.tun_ready()) {
+            io.send(h.to, &buf[..off], (h.count > 1).then_some(h.stride));
+            held = None;
+            continue;
+        }
+        let l = match read_tun(io, &mut raw, &mut buf, off) {
             Ok(l) => l,
             Err(e) if fatal(&e) => {
                 warn!("udp backend: TUN read failed: {e}");
@@ -320,19 +354,32 @@ fn tun_to_net(io: &Io, tunnel: &Mutex<Tunnel>) {
             }
             Err(_) => continue,
         };
-        let len = |i: usize| {
-            if i + 1 == l.count {
+        // The held datagrams lead this read's only with the same stride (then they are laid
+        // out right in front of it); otherwise they go out on their own first.
+        dest.clear();
+        let mut base = off;
+        if let Some(h) = held.take() {
+            if h.stride == l.stride {
+                base = 0;
+                dest.resize(h.count, Some(h.to));
+            } else {
+                io.send(h.to, &buf[..off], (h.count > 1).then_some(h.stride));
+            }
+        }
+        let prior = dest.len();
+        let stride = l.stride;
+        let len = |k: usize| {
+            if k >= prior && k + 1 == prior + l.count {
                 l.last_len
             } else {
-                l.stride - HEADER_LEN
+                stride - HEADER_LEN
             }
         };
-        dest.clear();
         {
             let Ok(mut t) = tunnel.lock() else { return };
-            for i in 0..l.count {
-                let at = i * l.stride;
-                let packet = &mut buf[at..at + HEADER_LEN + len(i)];
+            for k in prior..prior + l.count {
+                let at = base + k * stride;
+                let packet = &mut buf[at..at + HEADER_LEN + len(k)];
                 dest.push(match t.encapsulate(&packet[HEADER_LEN..]) {
                     Action::SendTo { to, header } => {
                         packet[..HEADER_LEN].copy_from_slice(&header);
@@ -342,23 +389,23 @@ fn tun_to_net(io: &Io, tunnel: &Mutex<Tunnel>) {
                 });
             }
         }
-        // Runs of consecutive datagrams to the same node, within GSO's limits, go out as one
-        // sendmsg straight from `buf` (they are already `stride` apart).
-        let per_send = io.max_segments().min(MAX_DATAGRAM / l.stride.max(1)).max(1);
-        let mut i = 0;
-        while i < l.count {
-            let Some(to) = dest[i] else {
-                i += 1;
-                continue;
-            };
-            let mut j = i + 1;
-            while j < l.count && j - i < per_send && dest[j] == Some(to) {
-                j += 1;
-            }
-            let (from, until) = (i * l.stride, (j - 1) * l.stride);
-            let contents = &buf[from..until + HEADER_LEN + len(j - 1)];
-            io.send(to, contents, (j - i > 1).then_some(l.stride));
-            i = j;
+        let per_send = io.max_segments().min(MAX_DATAGRAM / stride.max(1)).max(1);
+        let last_full = l.last_len == stride - HEADER_LEN;
+        let hold = batch::plan(&dest, per_send, last_full, l.count > 1, &mut sends);
+        // Each run goes out as one sendmsg straight from `buf` (already `stride` apart).
+        for (to, r) in &sends {
+            let (from, last) = (base + r.start * stride, base + (r.end - 1) * stride);
+            let contents = &buf[from..last + HEADER_LEN + len(r.end - 1)];
+            io.send(*to, contents, (r.len() > 1).then_some(stride));
+        }
+        if let Some((to, r)) = hold {
+            let from = base + r.start * stride;
+            buf.copy_within(from..from + r.len() * stride, 0);
+            held = Some(Held {
+                to,
+                count: r.len(),
+                stride,
+            });
         }
     }
 }

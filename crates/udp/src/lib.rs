@@ -9,9 +9,11 @@
 //! this node's subnet.
 //!
 //! [`gro`] is the other pure half of the fast path: which received TCP segments can be written
-//! back to the TUN device as one super-packet, and that packet's header.
+//! back to the TUN device as one super-packet, and that packet's header; [`batch`] which
+//! datagrams of one TUN read go out together and which wait for the next read.
 #![forbid(unsafe_code)]
 
+pub mod batch;
 pub mod core;
 pub mod gro;
 pub mod header;
