@@ -59,7 +59,8 @@ X q1 ping -c1 -W2 10.244.2.3 >/dev/null
 
 for pair in "n2 5301" "p2 5302" "q2 5303"; do
   set -- $pair
-  X "$1" iperf3 -s -p "$2" >/dev/null 2>&1 &
+  # nsenter execs iperf3, so $! is the server itself.
+  nsenter --net="/run/netns/$P-$1" iperf3 -s -p "$2" >/dev/null 2>&1 &
   PIDS+=($!)
 done
 sleep 1
