@@ -354,8 +354,8 @@ fn tun_to_net(io: &Io, tunnel: &Mutex<Tunnel>) {
             }
             Err(_) => continue,
         };
-        // The held datagrams lead this read's only with the same stride (then they are laid
-        // out right in front of it); otherwise they go out on their own first.
+        // The held datagrams lead this read's datagrams when both have the same stride (this
+        // read was laid out right behind them); otherwise they go out on their own first.
         dest.clear();
         let mut base = off;
         if let Some(h) = held.take() {
