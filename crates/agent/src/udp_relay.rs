@@ -329,6 +329,14 @@ struct Held {
     stride: usize,
 }
 
+impl Held {
+    /// Sends the held datagrams on their own (they lie at the start of `buf`).
+    fn send(&self, io: &Io, buf: &[u8]) {
+        let contents = &buf[..self.count * self.stride];
+        io.send(self.to, contents, (self.count > 1).then_some(self.stride));
+    }
+}
+
 /// TUN → network: read, encapsulate in place, send runs with UDP GSO. The short tail of a
 /// super-packet is held back for the next read (see `podnet_udp::batch`) and sent on its own as
 /// soon as the TUN device has nothing more queued (a `poll` that does not wait), so it never
@@ -340,12 +348,12 @@ fn tun_to_net(io: &Io, tunnel: &Mutex<Tunnel>) {
     let mut sends = Vec::new();
     let mut held: Option<Held> = None;
     loop {
-        let off = held.map_or(0, |h| h.count * h.stride);
         if let Some(h) = held.filter(|_| !io.tun_ready()) {
-            io.send(h.to, &buf[..off], (h.count > 1).then_some(h.stride));
+            h.send(io, &buf);
             held = None;
             continue;
         }
+        let off = held.map_or(0, |h| h.count * h.stride);
         let l = match read_tun(io, &mut raw, &mut buf, off) {
             Ok(l) => l,
             Err(e) if fatal(&e) => {
@@ -363,7 +371,7 @@ fn tun_to_net(io: &Io, tunnel: &Mutex<Tunnel>) {
                 base = 0;
                 dest.resize(h.count, Some(h.to));
             } else {
-                io.send(h.to, &buf[..off], (h.count > 1).then_some(h.stride));
+                h.send(io, &buf);
             }
         }
         let prior = dest.len();
