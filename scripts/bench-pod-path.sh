@@ -4,7 +4,8 @@
 # today) and one pod on a routed veth (a /32 route per pod, no bridge: Calico's design).
 # iperf3, 1 stream, rotating order; prints the per-round figures and the medians.
 #
-#   bash scripts/bench-pod-path.sh [rounds] [seconds]     # NOBRNF=1: br_netfilter off in nodes
+#   bash scripts/bench-pod-path.sh [rounds] [seconds]
+#   NOBRNF=1: br_netfilter off in the nodes; NFT=1: a NAT table (so conntrack) in the nodes
 #
 # Everything lives in namespaces named pnpath-<pid>-*; they are removed at exit, also on failure.
 set -euo pipefail
@@ -31,6 +32,12 @@ for i in 1 2; do
   X $n ip link set eth0 up
   X $n sysctl -qw net.ipv4.ip_forward=1
   if [ "${NOBRNF:-0}" = 1 ]; then X $n sysctl -qw net.bridge.bridge-nf-call-iptables=0; fi
+  # NFT=1: a NAT table like podnet's in each node, which turns conntrack on for all its traffic.
+  if [ "${NFT:-0}" = 1 ]; then
+    X $n nft 'add table ip t; add chain ip t pre { type nat hook prerouting priority dstnat; };
+      add chain ip t post { type nat hook postrouting priority srcnat; };
+      add rule ip t post ip saddr 10.244.0.0/16 ip daddr != 10.244.0.0/16 masquerade'
+  fi
   # Bridged pod p$i: 10.244.$i.2/24 behind cni0 (10.244.$i.1).
   X $n ip link add cni0 type bridge
   X $n ip addr add 10.244.$i.1/24 dev cni0

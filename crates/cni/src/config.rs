@@ -36,6 +36,7 @@ struct RawConf {
     #[serde(rename = "type")]
     plugin_type: Option<String>,
     bridge: Option<String>,
+    mode: Option<String>,
     mtu: Option<u32>,
     ip_masq: Option<bool>,
     #[serde(rename = "clusterCIDR")]
@@ -134,6 +135,28 @@ pub enum IpamConf {
     Delegated { plugin: String },
 }
 
+/// How a pod's veth meets the node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PodPath {
+    /// Host side enslaved to the node bridge; the pod has the subnet's prefix and the bridge's
+    /// address as its gateway (the CNI `bridge` plugin's and flannel's design).
+    #[default]
+    Bridge,
+    /// No bridge: a /32 route per pod on the node, the pod has a /32 address and a link-local
+    /// gateway (169.254.1.1) answered by a permanent neighbour entry (Calico's design).
+    Routed,
+}
+
+impl PodPath {
+    /// The config value, as written in `"mode"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PodPath::Bridge => "bridge",
+            PodPath::Routed => "routed",
+        }
+    }
+}
+
 /// A validated podnet network configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NetConf {
@@ -141,6 +164,8 @@ pub struct NetConf {
     pub name: String,
     pub plugin_type: String,
     pub bridge: String,
+    /// `"mode"`: `bridge` (default) or `routed`.
+    pub mode: PodPath,
     pub mtu: Option<u32>,
     pub ip_masq: bool,
     pub cluster_cidr: Option<Ipv4Net>,
@@ -227,6 +252,16 @@ impl NetConf {
             .map_err(|why| bad("type", format!("{plugin_type:?} {why}")))?;
         let bridge = raw.bridge.unwrap_or_else(|| DEFAULT_BRIDGE.to_string());
         check_ifname(&bridge).map_err(|why| bad("bridge", format!("{bridge:?} {why}")))?;
+        let mode = match raw.mode.as_deref() {
+            None | Some("bridge") => PodPath::Bridge,
+            Some("routed") => PodPath::Routed,
+            Some(m) => {
+                return Err(bad(
+                    "mode",
+                    format!("{m:?} is not \"bridge\" or \"routed\""),
+                ))
+            }
+        };
         if let Some(mtu) = raw.mtu {
             if !(MIN_MTU..=MAX_MTU).contains(&mtu) {
                 return Err(bad("mtu", format!("{mtu} is not in {MIN_MTU}..={MAX_MTU}")));
@@ -293,6 +328,7 @@ impl NetConf {
             name,
             plugin_type,
             bridge,
+            mode,
             mtu: raw.mtu,
             ip_masq: raw.ip_masq.unwrap_or(true),
             cluster_cidr,

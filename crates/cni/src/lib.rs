@@ -16,7 +16,7 @@ pub mod names;
 pub mod result;
 pub mod version;
 
-pub use config::{NetConf, PortMapping, Protocol};
+pub use config::{NetConf, PodPath, PortMapping, Protocol};
 pub use env::{Command, Env};
 pub use error::{CniError, ErrorCode};
 pub use result::{CniResult, Interface, IpConfig, Route};

@@ -15,14 +15,18 @@ use netlink_packet_route::address::AddressAttribute;
 use netlink_packet_route::link::{
     InfoData, InfoKind, InfoVeth, LinkAttribute, LinkFlags, LinkMessage,
 };
-use netlink_packet_route::route::{RouteAddress, RouteAttribute};
+use netlink_packet_route::neighbour::NeighbourState;
+use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteScope, RouteType};
 use rtnetlink::{
     Handle, LinkBridge, LinkBridgePort, LinkMessageBuilder, LinkUnspec, RouteMessageBuilder,
 };
 use tokio::runtime::Runtime;
 
 use crate::netns::Netns;
-use crate::types::{BridgeSpec, ContainerIfSpec, ContainerIfState, NetError, VethSpec};
+use crate::types::{
+    BridgeSpec, ContainerIfSpec, ContainerIfState, NetError, PodRouteSpec, VethSpec,
+    UNREACHABLE_METRIC,
+};
 use crate::NetOps;
 
 pub(crate) const EEXIST: i32 = libc_errno::EEXIST;
@@ -306,9 +310,13 @@ impl NetOps for KernelNetOps {
                 .address(v.container_mac.to_vec())
                 .setns_by_fd(fd)
                 .build();
-            let msg = LinkMessageBuilder::<LinkUnspec>::new_with_info_kind(InfoKind::Veth)
+            let mut msg = LinkMessageBuilder::<LinkUnspec>::new_with_info_kind(InfoKind::Veth)
                 .name(v.host_name.clone())
-                .mtu(v.mtu)
+                .mtu(v.mtu);
+            if let Some(mac) = v.host_mac {
+                msg = msg.address(mac.to_vec());
+            }
+            let msg = msg
                 .set_info_data(InfoData::Veth(InfoVeth::Peer(peer)))
                 .build();
             let op = format!(
@@ -364,14 +372,29 @@ impl NetOps for KernelNetOps {
             let lo = index_of(&h, "lo", "ip link set lo up").await?;
             set_up(&h, lo, "lo").await?;
             set_up(&h, index, &spec.ifname).await?;
+            if let Some((gw, mac)) = spec.gateway_neigh {
+                h.neighbours()
+                    .add(index, IpAddr::V4(gw))
+                    .link_layer_address(&mac)
+                    .state(NeighbourState::Permanent)
+                    .replace()
+                    .execute()
+                    .await
+                    .map_err(nl(format!(
+                        "ip neigh replace {gw} dev {} nud permanent",
+                        spec.ifname
+                    )))?;
+            }
             for (dst, gw) in &spec.routes {
-                let msg = RouteMessageBuilder::<Ipv4Addr>::new()
+                let mut msg = RouteMessageBuilder::<Ipv4Addr>::new()
                     .destination_prefix(dst.addr(), dst.prefix_len())
                     .gateway(*gw)
-                    .output_interface(index)
-                    .build();
+                    .output_interface(index);
+                if spec.onlink {
+                    msg = msg.onlink();
+                }
                 ignore_exists(
-                    h.route().add(msg).execute().await,
+                    h.route().add(msg.build()).execute().await,
                     format!("ip route add {dst} via {gw} dev {}", spec.ifname),
                 )?;
             }
@@ -413,6 +436,53 @@ impl NetOps for KernelNetOps {
                     .await
                     .map_err(nl(format!("bridge link set dev {host} hairpin on")))?;
             }
+            Ok(mac_of(&link))
+        })
+    }
+
+    fn route_to_pod(&mut self, spec: &PodRouteSpec) -> Result<[u8; 6], NetError> {
+        let host = spec.host.clone();
+        // Before the link is up, so no packet is ever forwarded without the check.
+        write_sysctl(&format!("/proc/sys/net/ipv4/conf/{host}/rp_filter"), "1")?;
+        let h = self.node.clone();
+        self.rt.block_on(async move {
+            let op = format!("ip link set {host} up");
+            let link = link_by_name(&h, &host)
+                .await?
+                .ok_or_else(|| NetError::NoSuchLink {
+                    op: op.clone(),
+                    name: host.clone(),
+                })?;
+            let index = link.header.index;
+            set_up(&h, index, &host).await?;
+            let pod = RouteMessageBuilder::<Ipv4Addr>::new()
+                .destination_prefix(spec.pod, 32)
+                .output_interface(index)
+                .scope(RouteScope::Link)
+                .build();
+            h.route()
+                .add(pod)
+                .replace()
+                .execute()
+                .await
+                .map_err(nl(format!(
+                    "ip route replace {}/32 dev {host} scope link",
+                    spec.pod
+                )))?;
+            let fallback = RouteMessageBuilder::<Ipv4Addr>::new()
+                .destination_prefix(spec.subnet.network(), spec.subnet.prefix_len())
+                .kind(RouteType::Unreachable)
+                .priority(UNREACHABLE_METRIC)
+                .build();
+            h.route()
+                .add(fallback)
+                .replace()
+                .execute()
+                .await
+                .map_err(nl(format!(
+                    "ip route replace unreachable {} metric {UNREACHABLE_METRIC}",
+                    spec.subnet
+                )))?;
             Ok(mac_of(&link))
         })
     }

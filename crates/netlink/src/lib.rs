@@ -24,7 +24,10 @@ pub use recording::RecordingNetOps;
 pub use recording_backend::BackendModel;
 use std::path::Path;
 
-pub use types::{BridgeSpec, ContainerIfSpec, ContainerIfState, NetError, VethSpec};
+pub use types::{
+    BridgeSpec, ContainerIfSpec, ContainerIfState, NetError, PodRouteSpec, VethSpec,
+    UNREACHABLE_METRIC,
+};
 
 /// The kernel operations the CNI plugin needs, in the node's network namespace (the one the
 /// process runs in) and in a pod's namespace (given by path).
@@ -43,8 +46,9 @@ pub trait NetOps {
     fn create_veth(&mut self, netns: &Path, veth: &VethSpec) -> Result<(), NetError>;
 
     /// Configures the pod side: no IPv6 autoconfiguration, address, `lo` and the interface up,
-    /// routes. `sysctl net.ipv6.conf.IF.accept_ra=0 autoconf=0; ip addr add A dev IF;
-    /// ip link set lo up; ip link set IF up; ip route add DST via GW`
+    /// routes, the gateway's neighbour entry. `sysctl net.ipv6.conf.IF.accept_ra=0 autoconf=0;
+    /// ip addr add A dev IF; ip link set lo up; ip link set IF up;
+    /// ip neigh replace GW lladdr MAC dev IF nud permanent; ip route add DST via GW [onlink]`
     fn configure_container(&mut self, netns: &Path, spec: &ContainerIfSpec)
         -> Result<(), NetError>;
 
@@ -56,6 +60,13 @@ pub trait NetOps {
         bridge: &str,
         hairpin: bool,
     ) -> Result<[u8; 6], NetError>;
+
+    /// Routes a bridge-less pod on the node: strict reverse-path filtering on the host side (a
+    /// packet from it must have a source the node routes back to it: the pod's address, so no
+    /// spoofing), the host side up, the pod's /32 route, the subnet's fallback. Returns the host
+    /// side's MAC. `sysctl -w net.ipv4.conf.HOST.rp_filter=1; ip link set HOST up;
+    /// ip route replace POD/32 dev HOST scope link; ip route replace unreachable SUBNET metric 4242`
+    fn route_to_pod(&mut self, spec: &PodRouteSpec) -> Result<[u8; 6], NetError>;
 
     /// Deletes a link in the node namespace; `Ok(false)` when it was already gone.
     /// `ip link del NAME`

@@ -9,7 +9,10 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use crate::netns::NetnsError;
-use crate::types::{BridgeSpec, ContainerIfSpec, ContainerIfState, NetError, VethSpec};
+use crate::types::{
+    BridgeSpec, ContainerIfSpec, ContainerIfState, NetError, PodRouteSpec, VethSpec,
+    UNREACHABLE_METRIC,
+};
 use crate::NetOps;
 
 /// The recording implementation.
@@ -105,8 +108,12 @@ impl NetOps for RecordingNetOps {
     fn create_veth(&mut self, netns: &Path, v: &VethSpec) -> Result<(), NetError> {
         self.delete_link(&v.host_name)?;
         let key = (ns_key(netns), v.container_name.clone());
+        let host_mac = v
+            .host_mac
+            .map(|m| format!(" address {}", format_mac(&m)))
+            .unwrap_or_default();
         let op = format!(
-            "ip link add {} mtu {} type veth peer name {} address {} netns {}",
+            "ip link add {}{host_mac} mtu {} type veth peer name {} address {} netns {}",
             v.host_name,
             v.mtu,
             v.container_name,
@@ -145,8 +152,15 @@ impl NetOps for RecordingNetOps {
         self.record(format!("{ip} addr add {} dev {i}", spec.address))?;
         self.record(format!("{ip} link set lo up"))?;
         self.record(format!("{ip} link set {i} up"))?;
+        if let Some((gw, mac)) = spec.gateway_neigh {
+            self.record(format!(
+                "{ip} neigh replace {gw} lladdr {} dev {i} nud permanent",
+                format_mac(&mac)
+            ))?;
+        }
+        let onlink = if spec.onlink { " onlink" } else { "" };
         for (dst, gw) in &spec.routes {
-            self.record(format!("{ip} route add {dst} via {gw} dev {i}"))?;
+            self.record(format!("{ip} route add {dst} via {gw} dev {i}{onlink}"))?;
         }
         let state = self
             .container_links
@@ -180,6 +194,27 @@ impl NetOps for RecordingNetOps {
                 })
             }
         }
+        Ok([0x02, 0, 0, 0, 0, 1])
+    }
+
+    fn route_to_pod(&mut self, spec: &PodRouteSpec) -> Result<[u8; 6], NetError> {
+        let host = &spec.host;
+        if !self.links.contains_key(host) {
+            return Err(NetError::NoSuchLink {
+                op: format!("ip link set {host} up"),
+                name: host.clone(),
+            });
+        }
+        self.record(format!("sysctl -w net.ipv4.conf.{host}.rp_filter=1"))?;
+        self.record(format!("ip link set {host} up"))?;
+        self.record(format!(
+            "ip route replace {}/32 dev {host} scope link",
+            spec.pod
+        ))?;
+        self.record(format!(
+            "ip route replace unreachable {} metric {UNREACHABLE_METRIC}",
+            spec.subnet
+        ))?;
         Ok([0x02, 0, 0, 0, 0, 1])
     }
 

@@ -19,6 +19,8 @@ pub struct VethSpec {
     pub host_name: String,
     pub container_name: String,
     pub container_mac: [u8; 6],
+    /// The host side's MAC; `None` lets the kernel pick one.
+    pub host_mac: Option<[u8; 6]>,
     pub mtu: u32,
 }
 
@@ -29,7 +31,28 @@ pub struct ContainerIfSpec {
     pub address: Ipv4Net,
     /// Routes as (destination, gateway).
     pub routes: Vec<(Ipv4Net, Ipv4Addr)>,
+    /// Gateways are on-link even outside the address's prefix (a /32 pod with a link-local
+    /// gateway): `ip route add DST via GW dev IF onlink`.
+    pub onlink: bool,
+    /// A permanent neighbour entry for the gateway, so the pod never has to ask for it.
+    pub gateway_neigh: Option<(Ipv4Addr, [u8; 6])>,
 }
+
+/// The node side of a routed (bridge-less) pod.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodRouteSpec {
+    /// The host-side veth.
+    pub host: String,
+    /// The pod's address; the node routes it as a /32 to `host`.
+    pub pod: Ipv4Addr,
+    /// The node's pod subnet: unreachable (at [`UNREACHABLE_METRIC`]) where no pod is, so a
+    /// packet for a free address is refused here rather than sent back to the default route.
+    pub subnet: Ipv4Net,
+}
+
+/// Metric of the node subnet's `unreachable` route: above any connected route (a bridge's, in a
+/// node that also has bridged pods), so it is only the fallback.
+pub const UNREACHABLE_METRIC: u32 = 4242;
 
 /// The pod side as the kernel reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

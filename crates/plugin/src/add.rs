@@ -1,5 +1,6 @@
-//! ADD: allocate, then create the bridge, the veth (born inside the pod namespace), configure the
-//! pod side, attach the host side, add the pod's nftables elements. The allocation record is
+//! ADD: allocate, then create the bridge (bridge mode), the veth (born inside the pod namespace),
+//! configure the pod side, attach the host side (to the bridge, or routed: a /32 route and strict
+//! reverse-path filtering), add the pod's nftables elements. The allocation record is
 //! written first and removed last, so a plugin killed between any two steps leaves an attachment
 //! that DEL or GC can undo completely. A failed ADD undoes itself before answering.
 
@@ -17,7 +18,7 @@ use crate::effects::Effects;
 use crate::error::PluginError;
 use crate::facts;
 use crate::plan::{
-    first_host, plan_add, record_for, resolve_params, result_for, AddPlan, NetParams,
+    first_host, plan_add, record_for, resolve_params, result_for, AddPlan, HostSide, NetParams,
 };
 
 /// Step names passed to [`Effects::step`], in order.
@@ -104,7 +105,7 @@ fn add_builtin(
     fx.step("after-ipam");
     let plan = plan_add(conf, att, &params, alloc.ip, &[]);
     match apply(fx, &plan, netns) {
-        Ok(host_mac) => Ok(result_for(conf, &plan, netns, host_mac, params.gateway)?),
+        Ok(host_mac) => Ok(result_for(conf, &plan, netns, host_mac)?),
         Err(e) => {
             // Undo in reverse; the record goes last, and only if the kernel side is clean.
             if teardown(fx, &conf.name, &record, Some(alloc.ip)).is_empty() {
@@ -184,7 +185,7 @@ fn add_delegated(
     let plan = plan_add(conf, att, &params, ip, &routes);
     fx.step("after-ipam");
     match apply(fx, &plan, netns) {
-        Ok(host_mac) => Ok(result_for(conf, &plan, netns, host_mac, params.gateway)?),
+        Ok(host_mac) => Ok(result_for(conf, &plan, netns, host_mac)?),
         Err(e) => {
             let record = record_for(conf, att, params.cluster_cidr);
             teardown(fx, &conf.name, &record, Some(ip));
@@ -197,15 +198,21 @@ fn add_delegated(
 /// Applies an ADD plan; returns the host-side MAC.
 fn apply(fx: &mut dyn Effects, plan: &AddPlan, netns: &Path) -> Result<[u8; 6], PluginError> {
     fx.net()?.enable_ip_forward()?;
-    fx.net()?.ensure_bridge(&plan.bridge)?;
+    if let HostSide::Bridge { bridge, .. } = &plan.host {
+        fx.net()?.ensure_bridge(bridge)?;
+    }
     fx.step("after-bridge");
     fx.net()?.create_veth(netns, &plan.veth)?;
     fx.step("after-veth");
     fx.net()?.configure_container(netns, &plan.container)?;
     fx.step("after-container");
-    let host_mac =
-        fx.net()?
-            .attach_to_bridge(&plan.veth.host_name, &plan.bridge.name, plan.hairpin)?;
+    let host_mac = match &plan.host {
+        HostSide::Bridge { bridge, hairpin } => {
+            fx.net()?
+                .attach_to_bridge(&plan.veth.host_name, &bridge.name, *hairpin)?
+        }
+        HostSide::Routed(route) => fx.net()?.route_to_pod(route)?,
+    };
     fx.step("after-attach");
     // Fast path: only this pod's elements. If the static ruleset is missing (first pod on the
     // node, or someone flushed it), send it along in the same transaction.

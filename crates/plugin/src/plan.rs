@@ -8,9 +8,10 @@ use ipnet::Ipv4Net;
 use podnet_cni::config::{check_subnet, IpamConf};
 use podnet_cni::env::Attachment;
 use podnet_cni::{
-    CniError, CniResult, ErrorCode, Interface, IpConfig, NetConf, PortMapping, Protocol, Route,
+    CniError, CniResult, ErrorCode, Interface, IpConfig, NetConf, PodPath, PortMapping, Protocol,
+    Route,
 };
-use podnet_netlink::{BridgeSpec, ContainerIfSpec, VethSpec};
+use podnet_netlink::{BridgeSpec, ContainerIfSpec, PodRouteSpec, VethSpec};
 use podnet_nft::PodEntry;
 
 use crate::facts::ParsedFacts;
@@ -19,6 +20,13 @@ use crate::record::{AttachmentRecord, HostPortRecord};
 
 /// MTU when neither the config nor the node facts give one.
 pub const DEFAULT_MTU: u32 = 1500;
+
+/// A routed pod's gateway: link-local, on no interface of the node; the pod reaches it through a
+/// permanent neighbour entry for [`ROUTED_HOST_MAC`], so every pod sees the same gateway.
+pub const ROUTED_GATEWAY: Ipv4Addr = Ipv4Addr::new(169, 254, 1, 1);
+/// The host side's MAC of every routed pod's veth (locally administered, unicast; each veth is
+/// its own link, so sharing it is fine — Calico does the same).
+pub const ROUTED_HOST_MAC: [u8; 6] = [0xee; 6];
 
 /// The node-level parameters of a network: where pod addresses come from and how they route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,13 +90,23 @@ pub fn first_host(subnet: Ipv4Net) -> Ipv4Addr {
     Ipv4Addr::from(u32::from(subnet.network()).saturating_add(1))
 }
 
+/// Where the host side of the pod's veth goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostSide {
+    /// Into the node bridge.
+    Bridge { bridge: BridgeSpec, hairpin: bool },
+    /// Nowhere: the node routes the pod's /32 to it.
+    Routed(PodRouteSpec),
+}
+
 /// Everything ADD will create for one attachment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AddPlan {
-    pub bridge: BridgeSpec,
+    pub host: HostSide,
     pub veth: VethSpec,
     pub container: ContainerIfSpec,
-    pub hairpin: bool,
+    /// The gateway the pod is given (and the result reports).
+    pub gateway: Ipv4Addr,
     pub pod: PodEntry,
 }
 
@@ -125,30 +143,53 @@ pub fn plan_add(
     routes: &[(Ipv4Net, Ipv4Addr)],
 ) -> AddPlan {
     let record = record_for(conf, att, p.cluster_cidr);
-    let prefix = p.subnet.prefix_len();
-    let default_routes = [(Ipv4Net::default(), p.gateway)];
+    let routed = conf.mode == PodPath::Routed;
+    let (gateway, prefix) = if routed {
+        (ROUTED_GATEWAY, 32)
+    } else {
+        (p.gateway, p.subnet.prefix_len())
+    };
+    let routes: Vec<_> = if routes.is_empty() {
+        vec![(Ipv4Net::default(), gateway)]
+    } else if routed {
+        // A routed pod has one way out, whatever gateway the IPAM plugin named.
+        routes.iter().map(|(dst, _)| (*dst, gateway)).collect()
+    } else {
+        routes.to_vec()
+    };
+    let host = if routed {
+        HostSide::Routed(PodRouteSpec {
+            host: record.host_veth.clone(),
+            pod: ip,
+            subnet: p.subnet,
+        })
+    } else {
+        HostSide::Bridge {
+            bridge: BridgeSpec {
+                name: conf.bridge.clone(),
+                mtu: p.mtu,
+                gateway: Ipv4Net::new(p.gateway, prefix).unwrap_or_default(),
+            },
+            hairpin: conf.hairpin_mode,
+        }
+    };
     AddPlan {
-        bridge: BridgeSpec {
-            name: conf.bridge.clone(),
-            mtu: p.mtu,
-            gateway: Ipv4Net::new(p.gateway, prefix).unwrap_or_default(),
-        },
+        host,
         veth: VethSpec {
             host_name: record.host_veth.clone(),
             container_name: att.ifname.clone(),
             container_mac: pod_mac(ip),
+            host_mac: routed.then_some(ROUTED_HOST_MAC),
             mtu: p.mtu,
         },
         container: ContainerIfSpec {
             ifname: att.ifname.clone(),
             address: Ipv4Net::new(ip, prefix).unwrap_or_default(),
-            routes: if routes.is_empty() {
-                default_routes.to_vec()
-            } else {
-                routes.to_vec()
-            },
+            routes,
+            onlink: routed,
+            gateway_neigh: routed.then_some((ROUTED_GATEWAY, ROUTED_HOST_MAC)),
         },
-        hairpin: conf.hairpin_mode,
+        gateway,
         pod: record.pod_entry(&conf.name, ip),
     }
 }
@@ -159,7 +200,6 @@ pub fn result_for(
     plan: &AddPlan,
     netns: &Path,
     host_mac: [u8; 6],
-    gateway: Ipv4Addr,
 ) -> Result<CniResult, CniError> {
     let mut out = match &conf.prev_result {
         Some(prev) => CniResult::from_value(prev)?,
@@ -178,7 +218,7 @@ pub fn result_for(
     });
     out.ips.push(IpConfig {
         address: plan.container.address.to_string(),
-        gateway: Some(gateway.to_string()),
+        gateway: Some(plan.gateway.to_string()),
         interface: Some(base + 1),
     });
     for (dst, gw) in &plan.container.routes {

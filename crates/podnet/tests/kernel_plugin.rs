@@ -224,6 +224,136 @@ fn hostport_dnat_antispoofing_and_gc() {
     node.assert_clean("after GC and DEL");
 }
 
+/// `"mode": "routed"`: /32 pods with a link-local gateway, /32 routes on the node, a fallback for
+/// free addresses, strict reverse-path filtering against spoofing, hostPorts, CHECK and DEL.
+#[test]
+fn routed_pods() {
+    let node = Node::new("rt");
+    let (a, b) = (node.pod("a"), node.pod("b"));
+    let routed = |extra: &str| node.conf(&format!(r#","mode":"routed"{extra}"#));
+    let ports = r#","runtimeConfig":{"portMappings":[{"hostPort":18081,"containerPort":8080,"protocol":"tcp"}]}"#;
+    let (ca, ra) = node.cni("ADD", "ca", &a, &routed(ports));
+    let (cb, rb) = node.cni("ADD", "cb", &b, &routed(""));
+    assert_eq!((ca, cb), (0, 0), "{ra} {rb}");
+    let (ip_a, ip_b) = (ip_of(&ra), ip_of(&rb));
+    assert!(
+        !has_link(&node.ns.path().display().to_string(), "podnet0"),
+        "routed mode made a bridge"
+    );
+    assert_eq!(ra["ips"][0]["address"], format!("{ip_a}/32"));
+    assert_eq!(ra["ips"][0]["gateway"], "169.254.1.1");
+    assert_eq!(ra["interfaces"][0]["mac"], "ee:ee:ee:ee:ee:ee");
+    let in_a = |argv: &[&str]| {
+        let mut full = vec!["nsenter".to_string(), format!("--net={a}")];
+        full.extend(argv.iter().map(|s| s.to_string()));
+        let full: Vec<&str> = full.iter().map(String::as_str).collect();
+        node.ns.run(&full)
+    };
+    let route = in_a(&["ip", "route", "show", "default"]).unwrap();
+    assert!(
+        route.contains("via 169.254.1.1 dev eth0") && route.contains("onlink"),
+        "{route}"
+    );
+    let neigh = in_a(&["ip", "neigh", "show", "169.254.1.1"]).unwrap();
+    assert!(
+        neigh.contains("ee:ee:ee:ee:ee:ee") && neigh.contains("PERMANENT"),
+        "{neigh}"
+    );
+    let host = ra["interfaces"][0]["name"].as_str().unwrap().to_string();
+    let routes = node.ns.run(&["ip", "route", "show"]).unwrap();
+    let line = |start: &str, parts: &[&str]| {
+        routes
+            .lines()
+            .any(|l| l.starts_with(start) && parts.iter().all(|p| l.contains(p)))
+    };
+    assert!(
+        line(
+            &format!("{ip_a} "),
+            &[&format!("dev {host} "), "scope link"]
+        ),
+        "{routes}"
+    );
+    assert!(
+        line("unreachable 10.244.1.0/24 ", &["metric 4242"]),
+        "{routes}"
+    );
+    let rp = node
+        .ns
+        .run(&["cat", &format!("/proc/sys/net/ipv4/conf/{host}/rp_filter")])
+        .unwrap();
+    assert_eq!(rp.trim(), "1");
+
+    // Pod ↔ pod and node → pod; a free address is refused at the node. The node's own address
+    // is on lo (in a cluster: its underlay address; a routed node has no bridge).
+    node.ns
+        .run(&["ip", "addr", "add", "192.0.2.1/32", "dev", "lo"])
+        .unwrap();
+    in_a(&["ping", "-c1", "-W2", &ip_b]).expect("a reaches b");
+    node.ns
+        .run(&["ping", "-c1", "-W2", &ip_a])
+        .expect("node reaches a");
+    let free = in_a(&["ping", "-c1", "-W2", "10.244.1.99"]);
+    assert!(free.is_err(), "a free address answered: {free:?}");
+
+    // hostPort on the node's address reaches pod a.
+    let mut serve = node
+        .pod_guard_cmd("a", &[PLUGIN, "serve", "--port", "8080"])
+        .spawn()
+        .unwrap();
+    let body = common::http_get(&node.ns.path(), "http://192.0.2.1:18081/");
+    serve.kill().ok();
+    serve.wait().ok();
+    assert!(body.contains("podnet serve"), "hostPort: {body:?}");
+
+    // Spoofing: b may use its own address only; the node's reverse-path check drops the rest.
+    let nsb = format!("--net={b}");
+    node.ns
+        .run(&[
+            "nsenter",
+            &nsb,
+            "ip",
+            "addr",
+            "add",
+            "10.244.1.77/32",
+            "dev",
+            "eth0",
+        ])
+        .unwrap();
+    let spoofed = node.ns.run(&[
+        "nsenter",
+        &nsb,
+        "ping",
+        "-c1",
+        "-W1",
+        "-I",
+        "10.244.1.77",
+        &ip_a,
+    ]);
+    assert!(spoofed.is_err(), "a spoofed source address got through");
+    node.ns
+        .run(&["nsenter", &nsb, "ping", "-c1", "-W2", &ip_a])
+        .expect("b still reaches a from its own address");
+
+    // CHECK passes, and fails once the gateway route is gone.
+    let with_prev = routed(&format!(r#","prevResult":{ra}"#));
+    let (code, e) = node.cni("CHECK", "ca", &a, &with_prev);
+    assert_eq!(code, 0, "{e}");
+    in_a(&["ip", "route", "del", "default"]).unwrap();
+    let (code, e) = node.cni("CHECK", "ca", &a, &with_prev);
+    assert_eq!((code, e["code"].as_u64()), (1, Some(101)), "{e}");
+
+    for (cid, ns, conf) in [("ca", &a, routed(ports)), ("cb", &b, routed(""))] {
+        assert_eq!(node.cni("DEL", cid, ns, &conf).0, 0);
+        assert_eq!(node.cni("DEL", cid, ns, &conf).0, 0, "DEL is idempotent");
+    }
+    let routes = node.ns.run(&["ip", "route", "show"]).unwrap();
+    assert!(
+        !routes.contains(&ip_a) && !routes.contains(&ip_b),
+        "{routes}"
+    );
+    node.assert_clean("after DEL of routed pods");
+}
+
 /// podnet followed by the reference tuning, portmap and bandwidth plugins, as a conflist runs them.
 #[test]
 fn chained_with_reference_plugins() {

@@ -27,6 +27,17 @@ fn parses_the_documented_example() {
 }
 
 #[test]
+fn mode_is_bridge_or_routed() {
+    assert_eq!(parse(GOOD).unwrap().mode, PodPath::Bridge);
+    let routed = GOOD.replace(r#""mtu": 1500"#, r#""mode": "routed", "mtu": 1500"#);
+    assert_eq!(parse(&routed).unwrap().mode, PodPath::Routed);
+    let e =
+        parse(&GOOD.replace(r#""mtu": 1500"#, r#""mode": "macvlan", "mtu": 1500"#)).unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidConfig);
+    assert!(e.msg.starts_with("mode: \"macvlan\""), "{}", e.msg);
+}
+
+#[test]
 fn delegated_ipam() {
     let c =
         parse(r#"{"cniVersion":"1.0.0","name":"n","type":"podnet","ipam":{"type":"host-local"}}"#)

@@ -48,7 +48,13 @@ fn plan_is_complete_and_deterministic() {
     let c = conf(CONF);
     let p = resolve_params(&c, None).unwrap();
     let plan = plan_add(&c, &att(), &p, Ipv4Addr::new(10, 244, 1, 5), &[]);
-    assert_eq!(plan.bridge.gateway.to_string(), "10.244.1.1/24");
+    let HostSide::Bridge { bridge, hairpin } = &plan.host else {
+        panic!("bridge mode planned {:?}", plan.host);
+    };
+    assert_eq!(bridge.gateway.to_string(), "10.244.1.1/24");
+    assert!(!hairpin);
+    assert!(!plan.container.onlink && plan.container.gateway_neigh.is_none());
+    assert_eq!(plan.veth.host_mac, None);
     assert_eq!(plan.container.address.to_string(), "10.244.1.5/24");
     assert_eq!(
         plan.container.routes,
@@ -63,6 +69,48 @@ fn plan_is_complete_and_deterministic() {
 }
 
 #[test]
+fn routed_plan_has_a_32_a_link_local_gateway_and_no_bridge() {
+    let c = conf(&CONF.replace(r#""type":"podnet","#, r#""type":"podnet","mode":"routed","#));
+    let p = resolve_params(&c, None).unwrap();
+    let ip = Ipv4Addr::new(10, 244, 1, 5);
+    let plan = plan_add(&c, &att(), &p, ip, &[]);
+    assert_eq!(
+        plan.host,
+        HostSide::Routed(PodRouteSpec {
+            host: plan.veth.host_name.clone(),
+            pod: ip,
+            subnet: "10.244.1.0/24".parse().unwrap(),
+        })
+    );
+    assert_eq!(plan.container.address.to_string(), "10.244.1.5/32");
+    assert_eq!(plan.gateway, ROUTED_GATEWAY);
+    assert_eq!(
+        plan.container.routes,
+        vec![(Ipv4Net::default(), ROUTED_GATEWAY)]
+    );
+    assert!(plan.container.onlink);
+    assert_eq!(
+        plan.container.gateway_neigh,
+        Some((ROUTED_GATEWAY, ROUTED_HOST_MAC))
+    );
+    assert_eq!(plan.veth.host_mac, Some(ROUTED_HOST_MAC));
+    // Routes from a delegated IPAM plugin keep their destinations, all through the one gateway.
+    let routes = [(
+        "10.96.0.0/12".parse().unwrap(),
+        Ipv4Addr::new(10, 244, 1, 1),
+    )];
+    let plan = plan_add(&c, &att(), &p, ip, &routes);
+    assert_eq!(
+        plan.container.routes,
+        vec![("10.96.0.0/12".parse().unwrap(), ROUTED_GATEWAY)]
+    );
+    let r = result_for(&c, &plan, Path::new("/run/netns/p"), ROUTED_HOST_MAC).unwrap();
+    assert_eq!(r.ips[0].address, "10.244.1.5/32");
+    assert_eq!(r.ips[0].gateway.as_deref(), Some("169.254.1.1"));
+    assert_eq!(r.interfaces[0].mac, "ee:ee:ee:ee:ee:ee");
+}
+
+#[test]
 fn result_appends_to_prev_result() {
     let c = conf(
         r#"{"cniVersion":"1.0.0","name":"podnet","type":"podnet","ipam":{"subnet":"10.244.1.0/24"},
@@ -70,14 +118,7 @@ fn result_appends_to_prev_result() {
     );
     let p = resolve_params(&c, None).unwrap();
     let plan = plan_add(&c, &att(), &p, Ipv4Addr::new(10, 244, 1, 5), &[]);
-    let r = result_for(
-        &c,
-        &plan,
-        Path::new("/run/netns/p"),
-        [2, 0, 0, 0, 0, 1],
-        p.gateway,
-    )
-    .unwrap();
+    let r = result_for(&c, &plan, Path::new("/run/netns/p"), [2, 0, 0, 0, 0, 1]).unwrap();
     assert_eq!(r.interfaces.len(), 3);
     assert_eq!(r.ips[0].interface, Some(2));
 }
