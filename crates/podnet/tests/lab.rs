@@ -107,6 +107,37 @@ fn host_gw_passes_on_one_segment() {
     assert!(text.contains("33 passed, 0 failed"), "{text}");
 }
 
+/// Routed pods (no bridge) under host-gw: the whole matrix, no podnet0 anywhere, and the node
+/// routes each pod as a /32 with the subnet unreachable behind it.
+#[test]
+fn host_gw_with_routed_pods() {
+    let lab = Lab::up(
+        "hr",
+        &[
+            "--backend",
+            "host-gw",
+            "--nodes",
+            "2",
+            "--pod-path",
+            "routed",
+        ],
+    );
+    let text = ok(&lab.check(), "lab check");
+    assert!(text.contains(" 0 failed"), "{text}");
+    assert!(!text.contains(" 0 passed"), "{text}");
+    let routes = ok(&lab.exec("n1", &["ip", "route"]), "ip route on n1");
+    let pod = lab.pod_ip("n1-a");
+    assert!(
+        routes
+            .lines()
+            .any(|l| l.starts_with(&format!("{pod} dev pn")) && l.contains("scope link")),
+        "{routes}"
+    );
+    assert!(routes.contains("unreachable 10.244."), "{routes}");
+    let links = ok(&lab.exec("n1", &["ip", "-br", "link"]), "ip link on n1");
+    assert!(!links.contains("podnet0"), "{links}");
+}
+
 #[test]
 fn two_segments_vxlan_passes_host_gw_names_unreachable_peers() {
     let vx = Lab::up("v2", &["--segments", "2", "--pods-per-node", "1"]);

@@ -139,10 +139,15 @@ pub fn render(st: &LabState) -> String {
             format!("eth0 {}", nd.ip.map(|i| i.to_string()).unwrap_or_default()),
             format!("pods {}", nd.subnet.clone().unwrap_or_default()),
         ];
-        lines.push(if st.backend == "vxlan" {
-            "podnet0 bridge, podnet.1 VTEP".into()
+        let pods_via = if st.pod_path == "routed" {
+            "routed veths"
         } else {
-            "podnet0 bridge".into()
+            "podnet0 bridge"
+        };
+        lines.push(if st.backend == "vxlan" {
+            format!("{pods_via}, podnet.1 VTEP")
+        } else {
+            pods_via.into()
         });
         rect(&mut out, x, node_y, NODE_W, NODE_H, "#dff0d8", &lines);
         centers.push((x + NODE_W / 2, node_y + NODE_H));

@@ -97,6 +97,10 @@ pub struct UpArgs {
     /// `embedded` (no server) or `etcd` (a real etcd in a control-plane namespace).
     #[arg(long, default_value = "embedded")]
     pub store: String,
+    /// How pods meet their node: `bridge` (a node bridge, flannel's design) or `routed` (a /32
+    /// route per pod, no bridge: Calico's design).
+    #[arg(long, default_value = "bridge")]
+    pub pod_path: String,
 }
 
 fn check_name(name: &str) -> Result<()> {
@@ -134,7 +138,9 @@ pub fn main(a: &LabArgs) -> Result<()> {
                         u.segments,
                         u.pods_per_node,
                     );
+                    spec::check_pod_path(&u.pod_path).map_err(anyhow::Error::msg)?;
                     s.store = u.store.clone();
+                    s.pod_path = u.pod_path.clone();
                     s
                 }
             };
@@ -217,8 +223,15 @@ pub fn main(a: &LabArgs) -> Result<()> {
 
 fn print_status(st: &LabState) {
     println!(
-        "lab {} (backend {}, namespaces {}*)",
-        st.name, st.backend, st.prefix
+        "lab {} (backend {}, {} pods, namespaces {}*)",
+        st.name,
+        st.backend,
+        if st.pod_path == "routed" {
+            "routed"
+        } else {
+            "bridged"
+        },
+        st.prefix
     );
     println!(
         "{:<8} {:<16} {:<16} agent status",

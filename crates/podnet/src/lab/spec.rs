@@ -50,6 +50,9 @@ pub struct LabSpec {
     pub backend: String,
     #[serde(default = "default_store")]
     pub store: String,
+    /// How pods meet their node: `bridge` (default) or `routed` (the plugin's `"mode"`).
+    #[serde(default = "default_pod_path")]
+    pub pod_path: String,
     pub segments: usize,
     pub nodes: Vec<NodeSpec>,
     pub pods: Vec<PodSpec>,
@@ -63,6 +66,18 @@ fn default_store() -> String {
     "embedded".into()
 }
 
+fn default_pod_path() -> String {
+    "bridge".into()
+}
+
+/// Checks a pod path (`--pod-path`, `podPath:`).
+pub fn check_pod_path(p: &str) -> Result<(), String> {
+    match p {
+        "bridge" | "routed" => Ok(()),
+        _ => Err(format!("podPath: {p:?} is not bridge or routed")),
+    }
+}
+
 /// The YAML form (see `examples/`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -70,6 +85,8 @@ struct RawSpec {
     name: Option<String>,
     backend: Option<String>,
     store: Option<String>,
+    #[serde(rename = "podPath")]
+    pod_path: Option<String>,
     segments: Option<usize>,
     nodes: Vec<RawNode>,
     #[serde(default)]
@@ -125,6 +142,8 @@ pub fn parse_yaml(text: &str) -> Result<LabSpec, String> {
     if store != "embedded" && store != "etcd" {
         return Err(format!("store: {store:?} is not embedded or etcd"));
     }
+    let pod_path = raw.pod_path.unwrap_or_else(default_pod_path);
+    check_pod_path(&pod_path)?;
     if raw.nodes.is_empty() || raw.nodes.len() > 9 {
         return Err("nodes: a lab has 1 to 9 nodes".into());
     }
@@ -206,6 +225,7 @@ pub fn parse_yaml(text: &str) -> Result<LabSpec, String> {
         name,
         backend,
         store,
+        pod_path,
         segments,
         nodes,
         pods,
@@ -243,6 +263,7 @@ impl LabSpec {
             name: name.into(),
             backend: backend.into(),
             store: default_store(),
+            pod_path: default_pod_path(),
             segments,
             nodes,
             pods,
@@ -291,6 +312,14 @@ mod tests {
     }
 
     #[test]
+    fn pod_path_defaults_to_bridge() {
+        let s = parse_yaml("nodes: [{name: n1}]").unwrap();
+        assert_eq!(s.pod_path, "bridge");
+        let s = parse_yaml("podPath: routed\nnodes: [{name: n1}]").unwrap();
+        assert_eq!(s.pod_path, "routed");
+    }
+
+    #[test]
     fn every_example_parses() {
         for text in [
             include_str!("../../../../examples/default.yaml"),
@@ -318,6 +347,7 @@ mod tests {
                 "macvlan",
             ),
             ("backend: bgp\nnodes: [{name: n1}]", "bgp"),
+            ("podPath: macvlan\nnodes: [{name: n1}]", "podPath: \"macvlan\""),
             ("nodes: [{name: N1}]", "N1"),
             ("nodes: [{name: n1}]\nbogus: 1", "bogus"),
         ];

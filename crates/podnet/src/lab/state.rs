@@ -47,6 +47,9 @@ pub struct LabState {
     pub name: String,
     pub prefix: String,
     pub backend: String,
+    /// `bridge` or `routed` (empty in state files from before routed pods: bridge).
+    #[serde(default)]
+    pub pod_path: String,
     pub namespaces: Vec<String>,
     /// Processes the lab started (agents, servers, etcd), stopped by PID.
     pub procs: Vec<Proc>,

@@ -86,6 +86,7 @@ pub fn up(spec: &LabSpec, store_kind: &str) -> Result<LabState> {
         name: spec.name.clone(),
         prefix: prefix(&spec.name),
         backend: spec.backend.clone(),
+        pod_path: spec.pod_path.clone(),
         ..Default::default()
     };
     let mut u = Up {
@@ -393,6 +394,7 @@ fn pod_conf(u: &Up<'_>, node: &str) -> String {
     let ndir = u.dir.join(node);
     serde_json::json!({
         "cniVersion": "1.1.0", "name": "podnet", "type": "podnet", "bridge": "podnet0", "ipMasq": true,
+        "mode": u.spec.pod_path,
         "ipam": {"nodeFacts": ndir.join("node.json"), "dataDir": ndir.join("ipam")}
     })
     .to_string()

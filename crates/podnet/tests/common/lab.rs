@@ -104,6 +104,13 @@ impl Lab {
             .expect("start podnet stream")
     }
 
+    /// Runs `argv` on a node or in a pod (`podnet lab exec`).
+    pub fn exec(&self, target: &str, argv: &[&str]) -> Output {
+        let mut args = vec!["lab", "exec", "--name", &self.0, target, "--"];
+        args.extend_from_slice(argv);
+        podnet(&args)
+    }
+
     /// A node's datapath as text: IPv4 routes, VXLAN neighbours and FDB, nftables (no counters).
     pub fn datapath(&self, node: &str) -> String {
         let script = "ip -4 route show table all; ip neigh show dev podnet.1 nud permanent; bridge fdb show dev podnet.1; nft -s list ruleset";
