@@ -1,9 +1,9 @@
 //! `podnet bench backends`: every backend side by side in one run, against the underlay itself
 //! and against a hand-built kernel VXLAN.
 //!
-//! It builds one two-node lab per backend (host-gw, vxlan, udp, and udp with its offloads off —
-//! flannel's one-packet-per-syscall design), and measures these paths, rotating their order
-//! every round:
+//! It builds one two-node lab per backend (host-gw, vxlan, udp, udp with its offloads off —
+//! flannel's one-packet-per-syscall design — and host-gw with routed pods instead of the node
+//! bridge), and measures these paths, rotating their order every round:
 //!
 //! - node→node over the underlay (the ceiling);
 //! - node→node over a VXLAN device made by hand in the vxlan lab's node namespaces (`ip link add
@@ -115,12 +115,13 @@ struct Path {
     echo: String,
 }
 
-/// The labs: (backend, lab name suffix, udp offloads on).
-const LABS: [(&str, &str, bool); 4] = [
-    ("host-gw", "hostgw", true),
-    ("vxlan", "vxlan", true),
-    ("udp", "udp", true),
-    ("udp", "udpplain", false),
+/// The labs: (backend, lab name suffix, udp offloads on, pod path).
+const LABS: [(&str, &str, bool, &str); 5] = [
+    ("host-gw", "hostgw", true, "bridge"),
+    ("host-gw", "hostgwrt", true, "routed"),
+    ("vxlan", "vxlan", true, "bridge"),
+    ("udp", "udp", true, "bridge"),
+    ("udp", "udpplain", false, "bridge"),
 ];
 const IPERF_PORT: &str = "5201";
 /// Echo port of the extra `podnet serve` started in node n2 (pods already serve on 9000).
@@ -291,6 +292,7 @@ fn lab_paths(
     offload: bool,
     servers: &mut Vec<Child>,
 ) -> Result<Vec<Path>> {
+    let routed = st.pod_path == "routed";
     let exe = std::env::current_exe().context("own executable")?;
     let exe = exe.to_string_lossy().into_owned();
     let ip_of = |what: &str| {
@@ -314,7 +316,9 @@ fn lab_paths(
         to: to.into(),
         echo: format!("{to}:{NODE_ECHO_PORT}"),
     };
-    if backend != "udp" {
+    // The node paths are measured once, in the labs with bridged pods.
+    let node_paths = !routed && backend != "udp";
+    if node_paths {
         servers.push(spawn(&n2, &["iperf3", "-s", "-p", IPERF_PORT])?);
         servers.push(spawn(
             &n2,
@@ -328,10 +332,10 @@ fn lab_paths(
             ],
         )?);
     }
-    if backend == "host-gw" {
+    if node_paths && backend == "host-gw" {
         paths.push(node_path("node→node (underlay)", &ip_of("n2")));
     }
-    if backend == "vxlan" {
+    if node_paths && backend == "vxlan" {
         hand_built_vxlan(&n1, &ip_of("n1"), &ip_of("n2"), 1)?;
         hand_built_vxlan(&n2, &ip_of("n2"), &ip_of("n1"), 2)?;
         paths.push(node_path(
@@ -346,10 +350,10 @@ fn lab_paths(
             .context("node n2 has no subnet")?;
         paths.push(node_path("podnet vxlan node→node", &n2_vxlan));
     }
-    let name = if offload {
-        format!("{backend} pod→pod")
-    } else {
-        format!("{backend} pod→pod (no offloads)")
+    let name = match (offload, routed) {
+        (true, false) => format!("{backend} pod→pod"),
+        (true, true) => format!("{backend} pod→pod (routed veth)"),
+        (false, _) => format!("{backend} pod→pod (no offloads)"),
     };
     paths.push(Path {
         name,
@@ -388,11 +392,12 @@ fn hand_built_vxlan(ns: &str, local: &str, remote: &str, n: u8) -> Result<()> {
 
 fn measure(a: &NetBenchArgs, servers: &mut Vec<Child>, labs: &mut Vec<String>) -> Result<Report> {
     let mut paths = Vec::new();
-    for (backend, suffix, offload) in LABS {
+    for (backend, suffix, offload, pod_path) in LABS {
         let name = format!("bench-{suffix}");
         let _ = crate::lab::down::down(&name);
         let mut spec = LabSpec::generated(&name, backend, 2, 1, 1);
         spec.agent_args = vec!["--udp-offload".into(), offload.to_string()];
+        spec.pod_path = pod_path.into();
         labs.push(name.clone());
         eprintln!("bench: building the {name} lab");
         let st = crate::lab::up::up(&spec, "embedded")?;

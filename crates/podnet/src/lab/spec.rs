@@ -347,7 +347,10 @@ mod tests {
                 "macvlan",
             ),
             ("backend: bgp\nnodes: [{name: n1}]", "bgp"),
-            ("podPath: macvlan\nnodes: [{name: n1}]", "podPath: \"macvlan\""),
+            (
+                "podPath: macvlan\nnodes: [{name: n1}]",
+                "podPath: \"macvlan\"",
+            ),
             ("nodes: [{name: N1}]", "N1"),
             ("nodes: [{name: n1}]\nbogus: 1", "bogus"),
         ];
