@@ -85,7 +85,12 @@ impl Stat {
 struct Throughput {
     streams: u32,
     gbps: Stat,
+    /// Median Gbit/s over the underlay's median.
     vs_underlay: f64,
+    /// Paired: this path's Gbit/s over the underlay's in the same round (the two measured
+    /// minutes apart at most), median and range over the rounds — robust to the machine's load
+    /// drifting during a run.
+    vs_underlay_paired: Option<Stat>,
     cpu_s_per_gb: f64,
 }
 
@@ -246,12 +251,13 @@ fn table(r: &Report) -> String {
     let mut out = format!("{}\n", r.command);
     let _ = writeln!(
         out,
-        "{:<34} {:>7} {:>8} {:>15} {:>9} {:>8} {:>9} {:>9} {:>9}",
+        "{:<34} {:>7} {:>8} {:>15} {:>9} {:>17} {:>8} {:>9} {:>9} {:>9}",
         "path",
         "streams",
         "Gbit/s",
         "min-max",
         "vs under",
+        "paired (min-max)",
         "CPU s/GB",
         "RR p50µs",
         "RR p99µs",
@@ -265,7 +271,7 @@ fn table(r: &Report) -> String {
             };
             let _ = writeln!(
                 out,
-                "{:<34} {:>7} {:>8.2} {:>7.2}-{:<7.2} {:>9} {:>8.2} {:>9} {:>9} {:>9}",
+                "{:<34} {:>7} {:>8.2} {:>7.2}-{:<7.2} {:>9} {:>17} {:>8.2} {:>9} {:>9} {:>9}",
                 if i == 0 { p.path.as_str() } else { "" },
                 t.streams,
                 t.gbps.median,
@@ -275,6 +281,12 @@ fn table(r: &Report) -> String {
                     format!("{:.2}x", t.vs_underlay)
                 } else {
                     "-".into()
+                },
+                match t.vs_underlay_paired {
+                    Some(s) if s.median.is_finite() => {
+                        format!("{:.2}x ({:.2}-{:.2})", s.median, s.min, s.max)
+                    }
+                    _ => "-".into(),
                 },
                 t.cpu_s_per_gb,
                 lat(&p.rr_p50_us),
@@ -442,6 +454,9 @@ fn measure(a: &NetBenchArgs, servers: &mut Vec<Child>, labs: &mut Vec<String>) -
             }
         }
     }
+    let underlay = paths
+        .iter()
+        .position(|p| p.name.starts_with("node→node (underlay)"));
     let mut out = Vec::new();
     for (i, p) in paths.iter().enumerate() {
         let throughput = a
@@ -454,6 +469,9 @@ fn measure(a: &NetBenchArgs, servers: &mut Vec<Child>, labs: &mut Vec<String>) -
                     streams: *streams,
                     gbps: Stat::of(s.iter().map(|x| x.0).collect()),
                     vs_underlay: f64::NAN,
+                    vs_underlay_paired: underlay.map(|u| {
+                        Stat::of(s.iter().zip(&tput[u][j]).map(|(x, b)| x.0 / b.0).collect())
+                    }),
                     cpu_s_per_gb: Stat::of(s.iter().map(|x| x.2 / (x.1 / 1e9)).collect()).median,
                 }
             })
