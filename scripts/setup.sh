@@ -18,6 +18,9 @@ PACKAGES=(
   protobuf-compiler   # protoc, needed to build the etcd client
   libprotobuf-dev     # the well-known .proto files protoc needs for etcd's API
   iperf3              # throughput in podnet bench
+  clang               # compiles the eBPF fast path (crates/ebpf/bpf/fastpath.c) at build time
+  libbpf-dev          # bpf_helpers.h for it
+  linux-libc-dev      # linux/bpf.h
 )
 
 missing=()

@@ -45,6 +45,10 @@ pub struct AgentConfig {
     pub udp_offload: bool,
     pub vxlan_vni: u32,
     pub vxlan_port: u16,
+    /// Attach the eBPF fast path's `from_uplink` program to the underlay device (and the VXLAN
+    /// device): packets to this node's pods enter them directly. For nodes whose pods use the
+    /// plugin's `"mode": "ebpf"`.
+    pub fast_path: bool,
     /// Full resync period (drift repair).
     pub resync: Duration,
 }
@@ -208,6 +212,22 @@ pub async fn run<D: Datastore>(
         }
         _ => None,
     };
+    if cfg.fast_path {
+        let fp = podnet_netlink::FastPath {
+            cluster: cfg.subnets.cluster,
+            local: lease.subnet,
+        };
+        let mut devs = vec![cfg.underlay_dev.clone()];
+        if cfg.backend == BackendKind::Vxlan {
+            devs.push(cfg.vxlan_dev.clone());
+        }
+        for dev in devs {
+            kernel
+                .call(move |k| k.ops.attach_fast_path(&dev, &fp))
+                .await??;
+        }
+        info!(cluster = %fp.cluster, subnet = %fp.local, "eBPF fast path attached");
+    }
     let facts = podnet_plugin::facts::NodeFacts {
         version: podnet_plugin::facts::FACTS_VERSION,
         node: cfg.node.clone(),

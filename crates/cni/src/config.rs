@@ -145,6 +145,11 @@ pub enum PodPath {
     /// No bridge: a /32 route per pod on the node, the pod has a /32 address and a link-local
     /// gateway (169.254.1.1) answered by a permanent neighbour entry (Calico's design).
     Routed,
+    /// Routed pods plus the eBPF fast path: tc programs on the host veths and the node's
+    /// underlay forward pod-to-pod packets by a FIB lookup and a redirect, skipping the node's
+    /// forwarding path and netfilter (Cilium's host routing). Pods with port mappings keep the
+    /// kernel path for their own packets, which need conntrack to undo the DNAT.
+    Ebpf,
 }
 
 impl PodPath {
@@ -153,7 +158,13 @@ impl PodPath {
         match self {
             PodPath::Bridge => "bridge",
             PodPath::Routed => "routed",
+            PodPath::Ebpf => "ebpf",
         }
+    }
+
+    /// Bridge-less (`routed` or `ebpf`): a /32 pod behind a /32 route.
+    pub fn is_routed(self) -> bool {
+        matches!(self, PodPath::Routed | PodPath::Ebpf)
     }
 }
 
@@ -164,7 +175,7 @@ pub struct NetConf {
     pub name: String,
     pub plugin_type: String,
     pub bridge: String,
-    /// `"mode"`: `bridge` (default) or `routed`.
+    /// `"mode"`: `bridge` (default), `routed` or `ebpf`.
     pub mode: PodPath,
     pub mtu: Option<u32>,
     pub ip_masq: bool,
@@ -255,10 +266,11 @@ impl NetConf {
         let mode = match raw.mode.as_deref() {
             None | Some("bridge") => PodPath::Bridge,
             Some("routed") => PodPath::Routed,
+            Some("ebpf") => PodPath::Ebpf,
             Some(m) => {
                 return Err(bad(
                     "mode",
-                    format!("{m:?} is not \"bridge\" or \"routed\""),
+                    format!("{m:?} is not \"bridge\", \"routed\" or \"ebpf\""),
                 ))
             }
         };

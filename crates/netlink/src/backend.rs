@@ -75,6 +75,10 @@ pub trait BackendOps {
     /// `sysctl -w net.ipv6.conf.DEV.disable_ipv6=1`: a device that carries IPv4 only (the udp
     /// backend's TUN), so the kernel sends no IPv6 (MLD, router solicitations) into it.
     fn disable_ipv6(&mut self, dev: &str) -> Result<(), NetError>;
+    /// The eBPF fast path's `from_uplink` program at DEV's tc ingress (packets to this node's
+    /// pods enter them directly): `tc qdisc replace dev DEV clsact; tc filter replace dev DEV
+    /// ingress pref 1 handle 1 bpf direct-action …` — replaced in place when attached again.
+    fn attach_fast_path(&mut self, dev: &str, fp: &crate::FastPath) -> Result<(), NetError>;
     /// `ip addr add ADDR dev DEV` (present already = success)
     fn ensure_address(&mut self, dev: &str, addr: Ipv4Net) -> Result<(), NetError>;
     /// `ip -j neigh show dev DEV nud permanent`

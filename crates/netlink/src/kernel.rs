@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 use futures::TryStreamExt;
@@ -17,6 +18,7 @@ use netlink_packet_route::link::{
 };
 use netlink_packet_route::neighbour::NeighbourState;
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteScope, RouteType};
+use podnet_ebpf::{FastPath, Hook};
 use rtnetlink::{
     Handle, LinkBridge, LinkBridgePort, LinkMessageBuilder, LinkUnspec, RouteMessageBuilder,
 };
@@ -125,6 +127,32 @@ pub(crate) fn errno_of(e: &rtnetlink::Error) -> Option<i32> {
         rtnetlink::Error::NetlinkError(m) => Some(-m.raw_code()),
         _ => None,
     }
+}
+
+/// Loads `hook`'s eBPF program for `fp` and attaches it at the tc ingress of `dev` (`index`),
+/// replacing podnet's filter there if one is.
+pub(crate) async fn attach_ingress(
+    h: &Handle,
+    index: u32,
+    dev: &str,
+    hook: Hook,
+    fp: &FastPath,
+) -> Result<(), NetError> {
+    let name = hook.program();
+    let fd = podnet_ebpf::load(hook, fp).map_err(|source| NetError::Ebpf {
+        op: format!("load eBPF program {name}"),
+        source,
+    })?;
+    crate::tc::ensure_clsact(h, index)
+        .await
+        .map_err(nl(format!("tc qdisc replace dev {dev} clsact")))?;
+    crate::tc::replace_ingress_bpf(h, index, fd.as_fd(), name)
+        .await
+        .map_err(nl(format!(
+            "tc filter replace dev {dev} ingress pref {} handle {} bpf direct-action name {name}",
+            crate::tc::FILTER_PREF,
+            crate::tc::FILTER_HANDLE
+        )))
 }
 
 /// Looks a link up by name; `None` when it does not exist.
@@ -483,6 +511,10 @@ impl NetOps for KernelNetOps {
                     "ip route replace unreachable {} metric {UNREACHABLE_METRIC}",
                     spec.subnet
                 )))?;
+            if let Some(fp) = &spec.fast_path {
+                let hook = Hook::FromPod { pod: spec.pod };
+                attach_ingress(&h, index, &host, hook, fp).await?;
+            }
             Ok(mac_of(&link))
         })
     }

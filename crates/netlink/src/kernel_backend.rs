@@ -254,6 +254,16 @@ impl BackendOps for KernelNetOps {
         write_sysctl(&format!("/proc/sys/net/ipv6/conf/{dev}/disable_ipv6"), "1")
     }
 
+    fn attach_fast_path(&mut self, dev: &str, fp: &crate::FastPath) -> Result<(), NetError> {
+        let h = self.node_handle();
+        let fp = *fp;
+        self.block_on(async move {
+            let op = format!("tc filter replace dev {dev} ingress bpf");
+            let idx = index(&h, dev, &op).await?;
+            crate::kernel::attach_ingress(&h, idx, dev, podnet_ebpf::Hook::FromUplink, &fp).await
+        })
+    }
+
     fn ensure_address(&mut self, dev: &str, addr: Ipv4Net) -> Result<(), NetError> {
         let h = self.node_handle();
         self.block_on(async move {

@@ -15,6 +15,7 @@ mod kernel_backend;
 pub mod netns;
 mod recording;
 mod recording_backend;
+mod tc;
 mod types;
 
 pub use backend::{BackendOps, Fdb, LinkState, Neigh, Route, VxlanSpec, RTPROT_PODNET};
@@ -24,6 +25,7 @@ pub use recording::RecordingNetOps;
 pub use recording_backend::BackendModel;
 use std::path::Path;
 
+pub use podnet_ebpf::FastPath;
 pub use types::{
     BridgeSpec, ContainerIfSpec, ContainerIfState, NetError, PodRouteSpec, VethSpec,
     UNREACHABLE_METRIC,
@@ -66,6 +68,9 @@ pub trait NetOps {
     /// spoofing), the host side up, the pod's /32 route, the subnet's fallback. Returns the host
     /// side's MAC. `sysctl -w net.ipv4.conf.HOST.rp_filter=1; ip link set HOST up;
     /// ip route replace POD/32 dev HOST scope link; ip route replace unreachable SUBNET metric 4242`
+    /// and, with `spec.fast_path`, the eBPF `from_pod` program at the host side's ingress:
+    /// `tc qdisc replace dev HOST clsact; tc filter replace dev HOST ingress pref 1 handle 1 bpf
+    /// direct-action …`
     fn route_to_pod(&mut self, spec: &PodRouteSpec) -> Result<[u8; 6], NetError>;
 
     /// Deletes a link in the node namespace; `Ok(false)` when it was already gone.

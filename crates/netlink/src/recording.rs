@@ -215,6 +215,12 @@ impl NetOps for RecordingNetOps {
             "ip route replace unreachable {} metric {UNREACHABLE_METRIC}",
             spec.subnet
         ))?;
+        if spec.fast_path.is_some() {
+            self.record(format!("tc qdisc replace dev {host} clsact"))?;
+            self.record(format!(
+                "tc filter replace dev {host} ingress pref 1 handle 1 bpf direct-action name from_pod"
+            ))?;
+        }
         Ok([0x02, 0, 0, 0, 0, 1])
     }
 

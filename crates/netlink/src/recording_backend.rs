@@ -93,6 +93,13 @@ impl BackendOps for RecordingNetOps {
         self.record(format!("sysctl -w net.ipv6.conf.{dev}.disable_ipv6=1"))
     }
 
+    fn attach_fast_path(&mut self, dev: &str, _fp: &crate::FastPath) -> Result<(), NetError> {
+        self.record(format!("tc qdisc replace dev {dev} clsact"))?;
+        self.record(format!(
+            "tc filter replace dev {dev} ingress pref 1 handle 1 bpf direct-action name from_uplink"
+        ))
+    }
+
     fn ensure_address(&mut self, dev: &str, addr: Ipv4Net) -> Result<(), NetError> {
         let link = self.backend.links.entry(dev.to_string()).or_default();
         if !link.addresses.contains(&addr) {

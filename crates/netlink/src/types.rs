@@ -3,6 +3,7 @@
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
+use podnet_ebpf::FastPath;
 
 /// The node's pod bridge.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +49,9 @@ pub struct PodRouteSpec {
     /// The node's pod subnet: unreachable (at [`UNREACHABLE_METRIC`]) where no pod is, so a
     /// packet for a free address is refused here rather than sent back to the default route.
     pub subnet: Ipv4Net,
+    /// The eBPF fast path: `from_pod` attached at the host veth's tc ingress (see
+    /// [`podnet_ebpf`]); `None` leaves the pod on the kernel's forwarding path only.
+    pub fast_path: Option<FastPath>,
 }
 
 /// Metric of the node subnet's `unreachable` route: above any connected route (a bridge's, in a
@@ -81,6 +85,11 @@ pub enum NetError {
     NoSuchLink { op: String, name: String },
     #[error(transparent)]
     Netns(#[from] crate::netns::NetnsError),
+    #[error("{op}: {source}")]
+    Ebpf {
+        op: String,
+        source: podnet_ebpf::EbpfError,
+    },
 }
 
 impl NetError {

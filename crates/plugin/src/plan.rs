@@ -11,7 +11,7 @@ use podnet_cni::{
     CniError, CniResult, ErrorCode, Interface, IpConfig, NetConf, PodPath, PortMapping, Protocol,
     Route,
 };
-use podnet_netlink::{BridgeSpec, ContainerIfSpec, PodRouteSpec, VethSpec};
+use podnet_netlink::{BridgeSpec, ContainerIfSpec, FastPath, PodRouteSpec, VethSpec};
 use podnet_nft::PodEntry;
 
 use crate::facts::ParsedFacts;
@@ -143,7 +143,7 @@ pub fn plan_add(
     routes: &[(Ipv4Net, Ipv4Addr)],
 ) -> AddPlan {
     let record = record_for(conf, att, p.cluster_cidr);
-    let routed = conf.mode == PodPath::Routed;
+    let routed = conf.mode.is_routed();
     let (gateway, prefix) = if routed {
         (ROUTED_GATEWAY, 32)
     } else {
@@ -162,6 +162,13 @@ pub fn plan_add(
             host: record.host_veth.clone(),
             pod: ip,
             subnet: p.subnet,
+            // A pod with port mappings answers DNATed connections: its replies need conntrack.
+            fast_path: (conf.mode == PodPath::Ebpf && conf.port_mappings.is_empty()).then_some(
+                FastPath {
+                    cluster: p.cluster_cidr,
+                    local: p.subnet,
+                },
+            ),
         })
     } else {
         HostSide::Bridge {

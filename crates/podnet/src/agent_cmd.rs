@@ -57,6 +57,10 @@ pub struct AgentArgs {
     /// packet per system call, like flannel's udp backend.
     #[arg(long, env = "PODNET_UDP_OFFLOAD", default_value_t = true, action = clap::ArgAction::Set)]
     pub udp_offload: bool,
+    /// Attach the eBPF fast path to the underlay (and VXLAN) device, for nodes whose pods use the
+    /// plugin's `"mode": "ebpf"`: packets to this node's pods skip its forwarding path.
+    #[arg(long)]
+    pub fast_path: bool,
     /// Full resync (drift repair) period in seconds.
     #[arg(long, default_value_t = 10)]
     pub resync: u64,
@@ -89,6 +93,7 @@ fn config(a: &AgentArgs) -> Result<AgentConfig> {
         vxlan_port: a.vxlan_port,
         udp_port: a.udp_port,
         udp_offload: a.udp_offload,
+        fast_path: a.fast_path,
         resync: Duration::from_secs(a.resync.max(1)),
     })
 }

@@ -121,9 +121,10 @@ struct Path {
 }
 
 /// The labs: (backend, lab name suffix, udp offloads on, pod path).
-const LABS: [(&str, &str, bool, &str); 5] = [
+const LABS: [(&str, &str, bool, &str); 6] = [
     ("host-gw", "hostgw", true, "bridge"),
     ("host-gw", "hostgwrt", true, "routed"),
+    ("host-gw", "hostgwbpf", true, "ebpf"),
     ("vxlan", "vxlan", true, "bridge"),
     ("udp", "udp", true, "bridge"),
     ("udp", "udpplain", false, "bridge"),
@@ -298,13 +299,35 @@ fn table(r: &Report) -> String {
     out
 }
 
+const UNDERLAY: &str = "node→node (underlay)";
+const HAND_VXLAN_PATH: &str = "kernel VXLAN by hand node→node";
+const PODNET_VXLAN_PATH: &str = "podnet vxlan node→node";
+
+/// The paths a lab is measured on, its pod→pod path last. The node paths are measured once, in
+/// the labs with bridged pods (host-gw: the underlay; vxlan: by hand and podnet's).
+fn path_names(backend: &str, offload: bool, pod_path: &str) -> Vec<String> {
+    let mut names: Vec<String> = match (backend, pod_path) {
+        ("host-gw", "bridge") => vec![UNDERLAY.into()],
+        ("vxlan", "bridge") => vec![HAND_VXLAN_PATH.into(), PODNET_VXLAN_PATH.into()],
+        _ => Vec::new(),
+    };
+    names.push(match (offload, pod_path) {
+        (false, _) => format!("{backend} pod→pod (no offloads)"),
+        (true, "routed") => format!("{backend} pod→pod (routed veth)"),
+        (true, "ebpf") => format!("{backend} pod→pod (eBPF host routing)"),
+        (true, _) => format!("{backend} pod→pod"),
+    });
+    names
+}
+
 fn lab_paths(
     st: &LabState,
     backend: &str,
     offload: bool,
     servers: &mut Vec<Child>,
 ) -> Result<Vec<Path>> {
-    let routed = st.pod_path == "routed";
+    let names = path_names(backend, offload, &st.pod_path);
+    let has = |n: &str| names.iter().any(|x| x == n);
     let exe = std::env::current_exe().context("own executable")?;
     let exe = exe.to_string_lossy().into_owned();
     let ip_of = |what: &str| {
@@ -328,9 +351,7 @@ fn lab_paths(
         to: to.into(),
         echo: format!("{to}:{NODE_ECHO_PORT}"),
     };
-    // The node paths are measured once, in the labs with bridged pods.
-    let node_paths = !routed && backend != "udp";
-    if node_paths {
+    if has(UNDERLAY) || has(HAND_VXLAN_PATH) {
         servers.push(spawn(&n2, &["iperf3", "-s", "-p", IPERF_PORT])?);
         servers.push(spawn(
             &n2,
@@ -344,31 +365,23 @@ fn lab_paths(
             ],
         )?);
     }
-    if node_paths && backend == "host-gw" {
-        paths.push(node_path("node→node (underlay)", &ip_of("n2")));
+    if has(UNDERLAY) {
+        paths.push(node_path(UNDERLAY, &ip_of("n2")));
     }
-    if node_paths && backend == "vxlan" {
+    if has(HAND_VXLAN_PATH) {
         hand_built_vxlan(&n1, &ip_of("n1"), &ip_of("n2"), 1)?;
         hand_built_vxlan(&n2, &ip_of("n2"), &ip_of("n1"), 2)?;
-        paths.push(node_path(
-            "kernel VXLAN by hand node→node",
-            &format!("{HAND_NET}.2"),
-        ));
+        paths.push(node_path(HAND_VXLAN_PATH, &format!("{HAND_NET}.2")));
         let n2_vxlan = st
             .node("n2")
             .and_then(|n| n.subnet.as_deref())
             .and_then(|s| s.parse::<ipnet::Ipv4Net>().ok())
             .map(|s| s.network().to_string())
             .context("node n2 has no subnet")?;
-        paths.push(node_path("podnet vxlan node→node", &n2_vxlan));
+        paths.push(node_path(PODNET_VXLAN_PATH, &n2_vxlan));
     }
-    let name = match (offload, routed) {
-        (true, false) => format!("{backend} pod→pod"),
-        (true, true) => format!("{backend} pod→pod (routed veth)"),
-        (false, _) => format!("{backend} pod→pod (no offloads)"),
-    };
     paths.push(Path {
-        name,
+        name: names.last().cloned().unwrap_or_default(),
         from_ns: pod1,
         to: ip_of("n2-a"),
         echo: format!("{}:{POD_ECHO_PORT}", ip_of("n2-a")),
@@ -405,6 +418,10 @@ fn hand_built_vxlan(ns: &str, local: &str, remote: &str, n: u8) -> Result<()> {
 fn measure(a: &NetBenchArgs, servers: &mut Vec<Child>, labs: &mut Vec<String>) -> Result<Report> {
     let mut paths = Vec::new();
     for (backend, suffix, offload, pod_path) in LABS {
+        let wanted = path_names(backend, offload, pod_path);
+        if !a.only.is_empty() && !wanted.iter().any(|n| a.only.contains(n)) {
+            continue;
+        }
         let name = format!("bench-{suffix}");
         let _ = crate::lab::down::down(&name);
         let mut spec = LabSpec::generated(&name, backend, 2, 1, 1);
@@ -648,4 +665,38 @@ fn svg(r: &Report) -> String {
          <text x=\"10\" y=\"22\" font-size=\"13\">{}</text>\n{body}</svg>\n",
         esc(&r.command)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_lab_names_its_paths_and_only_bridged_labs_measure_the_nodes() {
+        assert_eq!(
+            path_names("host-gw", true, "bridge"),
+            vec![UNDERLAY, "host-gw pod→pod"]
+        );
+        assert_eq!(
+            path_names("host-gw", true, "ebpf"),
+            vec!["host-gw pod→pod (eBPF host routing)"]
+        );
+        assert_eq!(
+            path_names("vxlan", true, "bridge"),
+            vec![HAND_VXLAN_PATH, PODNET_VXLAN_PATH, "vxlan pod→pod"]
+        );
+        assert_eq!(
+            path_names("udp", false, "bridge"),
+            vec!["udp pod→pod (no offloads)"]
+        );
+        // Every lab contributes a distinct pod path, so `--only` can pick the labs to build.
+        let mut all: Vec<String> = LABS
+            .iter()
+            .flat_map(|(b, _, o, p)| path_names(b, *o, p))
+            .collect();
+        let n = all.len();
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), n);
+    }
 }

@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::path::Path;
+
 use common::{has_link, Node, PLUGIN};
 use serde_json::{json, Value};
 
@@ -532,4 +534,97 @@ fn del_variants_leave_nothing() {
         .unwrap();
     assert_eq!(node.cni("DEL", "c3", &pod, &conf).0, 0);
     node.assert_clean("DEL with the pod interface gone");
+}
+
+/// `"mode": "ebpf"`: routed pods with the eBPF fast path. `from_pod` sits at the host veth's tc
+/// ingress; pod-to-pod packets skip the node's forwarding path (its forward counter stays put);
+/// a pod with port mappings keeps the kernel path, so a hostPort reached from a fast-path pod
+/// still gets its DNAT undone; a spoofed source still takes the kernel path and is dropped; DEL
+/// leaves nothing.
+#[test]
+fn ebpf_pods() {
+    let node = Node::new("bpf");
+    let (a, b, c) = (node.pod("a"), node.pod("b"), node.pod("c"));
+    let conf = |extra: &str| node.conf(&format!(r#","mode":"ebpf"{extra}"#));
+    let ports = r#","runtimeConfig":{"portMappings":[{"hostPort":18082,"containerPort":8080,"protocol":"tcp"}]}"#;
+    let (ca, ra) = node.cni("ADD", "ca", &a, &conf(ports));
+    let (cb, rb) = node.cni("ADD", "cb", &b, &conf(""));
+    let (cc, rc) = node.cni("ADD", "cc", &c, &conf(""));
+    assert_eq!((ca, cb, cc), (0, 0, 0), "{ra} {rb} {rc}");
+    let host = |r: &Value| r["interfaces"][0]["name"].as_str().unwrap().to_string();
+    let filters = |dev: &str| {
+        node.ns
+            .run(&["tc", "filter", "show", "dev", dev, "ingress"])
+            .unwrap()
+    };
+    for r in [&rb, &rc] {
+        let f = filters(&host(r));
+        assert!(f.contains("from_pod") && f.contains("direct-action"), "{f}");
+    }
+    assert!(
+        !filters(&host(&ra)).contains("from_pod"),
+        "a pod with port mappings got the fast path"
+    );
+    assert_eq!(rb["ips"][0]["gateway"], "169.254.1.1");
+
+    let (ip_a, ip_c) = (ip_of(&ra), ip_of(&rc));
+    let nsb = format!("--net={b}");
+    let from_b = |argv: &[&str]| {
+        let mut full = vec!["nsenter", nsb.as_str()];
+        full.extend_from_slice(argv);
+        node.ns.run(&full)
+    };
+    let forwarded = || {
+        common::snmp_ip(
+            &node.ns.run(&["cat", "/proc/net/snmp"]).unwrap(),
+            "ForwDatagrams",
+        )
+    };
+    // The first packet resolves c's neighbour entry on the kernel path; then the fast path.
+    from_b(&["ping", "-c1", "-W2", &ip_c]).expect("b reaches c");
+    let before = forwarded();
+    from_b(&["ping", "-c10", "-i0.2", "-W2", &ip_c]).expect("b reaches c");
+    assert_eq!(
+        forwarded(),
+        before,
+        "b→c went through the node's forwarding path"
+    );
+    from_b(&["ping", "-c3", "-i0.2", "-W2", &ip_a]).expect("b reaches a");
+    assert!(
+        forwarded() > before,
+        "a's replies should take the kernel path"
+    );
+
+    // hostPort of a, reached from b through the node's address: b's packets go to a node
+    // address (kernel path, DNAT), a's replies take the kernel path (conntrack undoes the DNAT).
+    node.ns
+        .run(&["ip", "addr", "add", "192.0.2.1/32", "dev", "lo"])
+        .unwrap();
+    let mut serve = node
+        .pod_guard_cmd("a", &[PLUGIN, "serve", "--port", "8080"])
+        .spawn()
+        .unwrap();
+    let body = common::http_get(Path::new(&b), "http://192.0.2.1:18082/");
+    serve.kill().ok();
+    serve.wait().ok();
+    assert!(
+        body.contains("podnet serve"),
+        "hostPort from a fast-path pod: {body:?}"
+    );
+
+    // Spoofing: b may use its own address only; the program passes anything else to the kernel,
+    // whose reverse-path check drops it.
+    from_b(&["ip", "addr", "add", "10.244.1.77/32", "dev", "eth0"]).unwrap();
+    let spoofed = from_b(&["ping", "-c1", "-W1", "-I", "10.244.1.77", &ip_c]);
+    assert!(spoofed.is_err(), "a spoofed source address got through");
+
+    for (cid, ns, conf) in [
+        ("ca", &a, conf(ports)),
+        ("cb", &b, conf("")),
+        ("cc", &c, conf("")),
+    ] {
+        assert_eq!(node.cni("DEL", cid, ns, &conf).0, 0);
+        assert_eq!(node.cni("DEL", cid, ns, &conf).0, 0, "DEL is idempotent");
+    }
+    node.assert_clean("after DEL of eBPF pods");
 }

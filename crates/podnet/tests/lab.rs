@@ -138,6 +138,68 @@ fn host_gw_with_routed_pods() {
     assert!(!links.contains("podnet0"), "{links}");
 }
 
+/// eBPF host routing under host-gw: the whole matrix, `from_uplink` on the node's eth0 and
+/// `from_pod` on each pod's host veth, and pod-to-pod traffic between the nodes leaves the nodes'
+/// forwarding counters where they were (the kernel's forwarding path is skipped).
+#[test]
+fn host_gw_with_ebpf_host_routing() {
+    let lab = Lab::up(
+        "hb",
+        &["--backend", "host-gw", "--nodes", "2", "--pod-path", "ebpf"],
+    );
+    let text = ok(&lab.check(), "lab check");
+    assert!(text.contains(" 0 failed"), "{text}");
+    assert!(!text.contains(" 0 passed"), "{text}");
+    let tc = |node: &str, dev: &str| {
+        ok(
+            &lab.exec(node, &["tc", "filter", "show", "dev", dev, "ingress"]),
+            "tc filter show",
+        )
+    };
+    for node in ["n1", "n2"] {
+        let f = tc(node, "eth0");
+        assert!(
+            f.contains("from_uplink") && f.contains("direct-action"),
+            "{node}: {f}"
+        );
+        let links = ok(&lab.exec(node, &["ip", "-br", "link"]), "ip link");
+        let veths: Vec<&str> = links
+            .lines()
+            .filter_map(|l| l.split(['@', ' ']).next())
+            .filter(|n| n.starts_with("pn"))
+            .collect();
+        assert!(!veths.is_empty(), "{links}");
+        for v in veths {
+            assert!(tc(node, v).contains("from_pod"), "{node} {v}");
+        }
+    }
+    let forwarded = |node: &str| {
+        common::snmp_ip(
+            &ok(&lab.exec(node, &["cat", "/proc/net/snmp"]), "snmp"),
+            "ForwDatagrams",
+        )
+    };
+    let (a, b) = (lab.pod_ip("n1-a"), lab.pod_ip("n2-a"));
+    let ping = |from: &str, to: &str, n: &str| {
+        ok(
+            &podnet(&[
+                "lab", "exec", "--name", &lab.0, from, "--", "ping", "-c", n, "-i", "0.2", "-W",
+                "2", to,
+            ]),
+            "ping",
+        )
+    };
+    ping("n1-a", &b, "1");
+    let before = (forwarded("n1"), forwarded("n2"));
+    ping("n1-a", &b, "10");
+    ping("n2-a", &a, "10");
+    assert_eq!(
+        (forwarded("n1"), forwarded("n2")),
+        before,
+        "pod-to-pod packets went through a node's forwarding path"
+    );
+}
+
 #[test]
 fn two_segments_vxlan_passes_host_gw_names_unreachable_peers() {
     let vx = Lab::up("v2", &["--segments", "2", "--pods-per-node", "1"]);

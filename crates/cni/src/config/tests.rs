@@ -31,6 +31,9 @@ fn mode_is_bridge_or_routed() {
     assert_eq!(parse(GOOD).unwrap().mode, PodPath::Bridge);
     let routed = GOOD.replace(r#""mtu": 1500"#, r#""mode": "routed", "mtu": 1500"#);
     assert_eq!(parse(&routed).unwrap().mode, PodPath::Routed);
+    let ebpf = GOOD.replace(r#""mtu": 1500"#, r#""mode": "ebpf", "mtu": 1500"#);
+    assert_eq!(parse(&ebpf).unwrap().mode, PodPath::Ebpf);
+    assert!(PodPath::Ebpf.is_routed() && !PodPath::Bridge.is_routed());
     let e =
         parse(&GOOD.replace(r#""mtu": 1500"#, r#""mode": "macvlan", "mtu": 1500"#)).unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidConfig);

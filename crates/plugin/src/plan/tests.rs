@@ -69,6 +69,40 @@ fn plan_is_complete_and_deterministic() {
 }
 
 #[test]
+fn ebpf_plan_is_routed_with_the_fast_path_unless_the_pod_maps_ports() {
+    let with_ports =
+        conf(&CONF.replace(r#""type":"podnet","#, r#""type":"podnet","mode":"ebpf","#));
+    let without = conf(
+        &CONF
+            .replace(r#""type":"podnet","#, r#""type":"podnet","mode":"ebpf","#)
+            .replace(
+                r#"{"hostPort":18080,"containerPort":8080,"protocol":"tcp"}"#,
+                "",
+            ),
+    );
+    let ip = Ipv4Addr::new(10, 244, 1, 5);
+    let spec = |c: &NetConf| {
+        let p = resolve_params(c, None).unwrap();
+        let plan = plan_add(c, &att(), &p, ip, &[]);
+        assert_eq!(plan.container.address.to_string(), "10.244.1.5/32");
+        assert_eq!(plan.gateway, ROUTED_GATEWAY);
+        match plan.host {
+            HostSide::Routed(s) => s,
+            other => panic!("not routed: {other:?}"),
+        }
+    };
+    assert_eq!(
+        spec(&without).fast_path,
+        Some(podnet_netlink::FastPath {
+            cluster: "10.244.0.0/16".parse().unwrap(),
+            local: "10.244.1.0/24".parse().unwrap(),
+        })
+    );
+    // Its replies to DNATed connections need conntrack: no fast path for its own packets.
+    assert_eq!(spec(&with_ports).fast_path, None);
+}
+
+#[test]
 fn routed_plan_has_a_32_a_link_local_gateway_and_no_bridge() {
     let c = conf(&CONF.replace(r#""type":"podnet","#, r#""type":"podnet","mode":"routed","#));
     let p = resolve_params(&c, None).unwrap();
@@ -80,6 +114,7 @@ fn routed_plan_has_a_32_a_link_local_gateway_and_no_bridge() {
             host: plan.veth.host_name.clone(),
             pod: ip,
             subnet: "10.244.1.0/24".parse().unwrap(),
+            fast_path: None,
         })
     );
     assert_eq!(plan.container.address.to_string(), "10.244.1.5/32");

@@ -139,10 +139,10 @@ pub fn render(st: &LabState) -> String {
             format!("eth0 {}", nd.ip.map(|i| i.to_string()).unwrap_or_default()),
             format!("pods {}", nd.subnet.clone().unwrap_or_default()),
         ];
-        let pods_via = if st.pod_path == "routed" {
-            "routed veths"
-        } else {
-            "podnet0 bridge"
+        let pods_via = match st.pod_path.as_str() {
+            "routed" => "routed veths",
+            "ebpf" => "routed veths, eBPF",
+            _ => "podnet0 bridge",
         };
         lines.push(if st.backend == "vxlan" {
             format!("{pods_via}, podnet.1 VTEP")

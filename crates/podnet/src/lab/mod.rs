@@ -97,8 +97,9 @@ pub struct UpArgs {
     /// `embedded` (no server) or `etcd` (a real etcd in a control-plane namespace).
     #[arg(long, default_value = "embedded")]
     pub store: String,
-    /// How pods meet their node: `bridge` (a node bridge, flannel's design) or `routed` (a /32
-    /// route per pod, no bridge: Calico's design).
+    /// How pods meet their node: `bridge` (a node bridge, flannel's design), `routed` (a /32
+    /// route per pod, no bridge: Calico's design) or `ebpf` (routed, plus eBPF host routing:
+    /// tc programs forward pod-to-pod packets past the node's forwarding path, Cilium's design).
     #[arg(long, default_value = "bridge")]
     pub pod_path: String,
 }
@@ -226,10 +227,10 @@ fn print_status(st: &LabState) {
         "lab {} (backend {}, {} pods, namespaces {}*)",
         st.name,
         st.backend,
-        if st.pod_path == "routed" {
-            "routed"
-        } else {
-            "bridged"
+        match st.pod_path.as_str() {
+            "routed" => "routed",
+            "ebpf" => "routed + eBPF",
+            _ => "bridged",
         },
         st.prefix
     );

@@ -73,8 +73,8 @@ fn default_pod_path() -> String {
 /// Checks a pod path (`--pod-path`, `podPath:`).
 pub fn check_pod_path(p: &str) -> Result<(), String> {
     match p {
-        "bridge" | "routed" => Ok(()),
-        _ => Err(format!("podPath: {p:?} is not bridge or routed")),
+        "bridge" | "routed" | "ebpf" => Ok(()),
+        _ => Err(format!("podPath: {p:?} is not bridge, routed or ebpf")),
     }
 }
 

@@ -347,6 +347,9 @@ fn add_node(u: &mut Up<'_>, name: &str, segment: usize) -> Result<()> {
         "--resync",
         "5",
     ];
+    if u.spec.pod_path == "ebpf" {
+        argv.push("--fast-path");
+    }
     argv.extend(u.spec.agent_args.iter().map(String::as_str));
     u.spawn(
         &format!("agent {name}"),

@@ -19,6 +19,22 @@ static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 pub const PLUGIN: &str = env!("CARGO_BIN_EXE_podnet");
 
+/// One `Ip:` counter of a namespace's /proc/net/snmp text (header line, then values), e.g.
+/// `ForwDatagrams`: the packets its IP forwarding path handled.
+pub fn snmp_ip(snmp: &str, counter: &str) -> u64 {
+    let rows: Vec<Vec<&str>> = snmp
+        .lines()
+        .filter(|l| l.starts_with("Ip: "))
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "no Ip: rows in {snmp}");
+    let col = rows[0]
+        .iter()
+        .position(|c| *c == counter)
+        .unwrap_or_else(|| panic!("no {counter} in {snmp}"));
+    rows[1][col].parse().expect("a counter")
+}
+
 /// Fails loudly (never skips) when the kernel tests cannot run.
 pub fn require_root() {
     assert!(

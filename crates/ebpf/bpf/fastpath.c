@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+//
+// podnet's eBPF fast path: host routing for routed pods (see docs/ebpf.md).
+//
+// Two tc ingress programs forward pod-to-pod IPv4 packets without the node's IP forwarding
+// path and netfilter: they ask the kernel FIB where the packet goes (the same routes and
+// neighbour entries the slow path uses), rewrite the Ethernet header, decrement the TTL and
+// redirect the packet to the egress device. Anything they do not fully understand goes on to
+// the normal stack unchanged (TC_ACT_OK): the fast path never drops a packet.
+//
+//   from_pod    on a pod's host veth: packets of that pod, from its own address, to a pod
+//               address. A local pod is entered directly (bpf_redirect_peer, no second
+//               backlog queue); a remote one leaves through the egress device (bpf_redirect).
+//   from_uplink on the node's underlay device: packets to a pod of this node's subnet,
+//               entered directly with bpf_redirect_peer.
+//
+// Set at load time (aya writes .rodata before the program is verified); addresses and masks
+// are in network byte order, as they are in the packet.
+//
+// The license string is what the kernel requires for bpf_fib_lookup (a GPL-only helper); the
+// file is dual-licensed (as Cilium's are), and BSD-2-Clause sits well with podnet's Apache-2.0.
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#define AF_INET 2
+
+volatile const __u32 cluster_net = 0;
+volatile const __u32 cluster_mask = 0;
+volatile const __u32 local_net = 0;
+volatile const __u32 local_mask = 0;
+// from_pod only: the pod's own address; any other source takes the slow path, where the host
+// veth's strict rp_filter drops it.
+volatile const __u32 pod_addr = 0;
+
+static __always_inline int in(__u32 addr, __u32 net, __u32 mask)
+{
+	return (addr & mask) == net;
+}
+
+static __always_inline int forward(struct __sk_buff *skb, int from_pod)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *ip = (void *)(eth + 1);
+
+	if ((void *)(ip + 1) > end)
+		return TC_ACT_OK;
+	// IPv4 without options, still allowed a hop; the stack answers the rest (ICMP included).
+	if (eth->h_proto != bpf_htons(ETH_P_IP) || ip->ihl != 5 || ip->ttl <= 1)
+		return TC_ACT_OK;
+	if (!in(ip->saddr, cluster_net, cluster_mask) || !in(ip->daddr, cluster_net, cluster_mask))
+		return TC_ACT_OK;
+	if (from_pod && ip->saddr != pod_addr)
+		return TC_ACT_OK;
+	int local = in(ip->daddr, local_net, local_mask);
+	if (!from_pod && !local)
+		return TC_ACT_OK;
+
+	struct bpf_fib_lookup fib = {};
+	fib.family = AF_INET;
+	fib.tos = ip->tos;
+	fib.l4_protocol = ip->protocol;
+	fib.tot_len = bpf_ntohs(ip->tot_len);
+	fib.ipv4_src = ip->saddr;
+	fib.ipv4_dst = ip->daddr;
+	fib.ifindex = skb->ingress_ifindex;
+	// Not SUCCESS: no route, unreachable, neighbour not resolved yet, too big for the MTU...
+	if (bpf_fib_lookup(skb, &fib, sizeof(fib), 0) != BPF_FIB_LKUP_RET_SUCCESS)
+		return TC_ACT_OK;
+	if (fib.ifindex == skb->ingress_ifindex)
+		return TC_ACT_OK;
+
+	// ip_decrease_ttl(): incremental checksum update (RFC 1624).
+	__u32 check = ip->check;
+	check += bpf_htons(0x0100);
+	ip->check = (__u16)(check + (check >= 0xFFFF));
+	ip->ttl--;
+	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
+	// A local destination is a routed pod: its /32 route names its host veth, whose peer is
+	// the pod's eth0.
+	if (local)
+		return bpf_redirect_peer(fib.ifindex, 0);
+	return bpf_redirect(fib.ifindex, 0);
+}
+
+SEC("classifier")
+int from_pod(struct __sk_buff *skb)
+{
+	return forward(skb, 1);
+}
+
+SEC("classifier")
+int from_uplink(struct __sk_buff *skb)
+{
+	return forward(skb, 0);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,38 @@
+//! The kernel's verifier accepts both programs (loading needs root: CAP_BPF and CAP_NET_ADMIN;
+//! nothing is attached, so nothing on the host changes).
+
+use podnet_ebpf::{load, FastPath, Hook};
+
+#[test]
+fn the_verifier_accepts_both_programs() {
+    assert!(
+        is_root(),
+        "loading eBPF programs needs root; run the suite as root"
+    );
+    let fp = FastPath {
+        cluster: "10.244.0.0/16".parse().expect("cidr"),
+        local: "10.244.7.0/24".parse().expect("cidr"),
+    };
+    for hook in [
+        Hook::FromPod {
+            pod: "10.244.7.2".parse().expect("addr"),
+        },
+        Hook::FromUplink,
+    ] {
+        if let Err(e) = load(hook, &fp) {
+            panic!("{}: {e:?}", hook.program());
+        }
+    }
+}
+
+/// Root without a libc dependency: /proc/self/status names the effective uid.
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(2).map(|e| e == "0"))
+        })
+        .unwrap_or(false)
+}
