@@ -42,6 +42,13 @@ static __always_inline int in(__u32 addr, __u32 net, __u32 mask)
 	return (addr & mask) == net;
 }
 
+// The host side of every routed pod's veth (ROUTED_HOST_MAC in crates/plugin/src/plan.rs).
+static __always_inline int routed_host_mac(const __u8 *mac)
+{
+	return mac[0] == 0xee && mac[1] == 0xee && mac[2] == 0xee && mac[3] == 0xee &&
+	       mac[4] == 0xee && mac[5] == 0xee;
+}
+
 static __always_inline int forward(struct __sk_buff *skb, int from_pod)
 {
 	void *data = (void *)(long)skb->data;
@@ -75,6 +82,11 @@ static __always_inline int forward(struct __sk_buff *skb, int from_pod)
 		return TC_ACT_OK;
 	if (fib.ifindex == skb->ingress_ifindex)
 		return TC_ACT_OK;
+	// A local destination must be a routed pod: its /32 route names its host veth, whose MAC
+	// is the fixed ee:ee:ee:ee:ee:ee (bpf_redirect_peer needs a veth; a bridged pod's route
+	// names the bridge, and that packet stays on the kernel path).
+	if (local && !routed_host_mac(fib.smac))
+		return TC_ACT_OK;
 
 	// ip_decrease_ttl(): incremental checksum update (RFC 1624).
 	__u32 check = ip->check;
@@ -83,8 +95,7 @@ static __always_inline int forward(struct __sk_buff *skb, int from_pod)
 	ip->ttl--;
 	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
-	// A local destination is a routed pod: its /32 route names its host veth, whose peer is
-	// the pod's eth0.
+	// The veth's peer is the pod's eth0.
 	if (local)
 		return bpf_redirect_peer(fib.ifindex, 0);
 	return bpf_redirect(fib.ifindex, 0);
