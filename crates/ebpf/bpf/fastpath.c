@@ -73,7 +73,9 @@ static __always_inline int forward(struct __sk_buff *skb, int from_pod)
 	fib.family = AF_INET;
 	fib.tos = ip->tos;
 	fib.l4_protocol = ip->protocol;
-	fib.tot_len = bpf_ntohs(ip->tot_len);
+	// tot_len stays 0: the kernel then checks the packet itself against the egress MTU
+	// (is_skb_forwardable(), which knows a GSO super-packet by its segment size); an iph
+	// tot_len of 64 KB would be answered FRAG_NEEDED and every TCP packet would miss.
 	fib.ipv4_src = ip->saddr;
 	fib.ipv4_dst = ip->daddr;
 	fib.ifindex = skb->ingress_ifindex;

@@ -193,6 +193,18 @@ fn host_gw_with_ebpf_host_routing() {
     let before = (forwarded("n1"), forwarded("n2"));
     ping("n1-a", &b, "10");
     ping("n2-a", &a, "10");
+    // TCP too: GSO super-packets (64 KB) must pass the fast path's MTU check.
+    ok(
+        &lab.exec("n2-a", &["iperf3", "-s", "-1", "-D", "-p", "5299"]),
+        "iperf3 server",
+    );
+    let tcp = (0..20).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        lab.exec("n1-a", &["iperf3", "-c", &b, "-p", "5299", "-t", "1"])
+            .status
+            .success()
+    });
+    assert!(tcp, "iperf3 n1-a → n2-a failed");
     assert_eq!(
         (forwarded("n1"), forwarded("n2")),
         before,
