@@ -212,6 +212,35 @@ fn host_gw_with_ebpf_host_routing() {
     );
 }
 
+/// An agent run with `--fast-path` on nodes of *bridged* pods changes nothing: `from_uplink`
+/// fast-paths only into routed pods' veths (`bpf_redirect_peer` into the bridge would drop the
+/// packet), so the whole matrix still passes on the kernel path.
+#[test]
+fn fast_path_agent_with_bridged_pods_changes_nothing() {
+    common::require_root();
+    let dir = tempfile::tempdir().unwrap();
+    let name = Lab::name("fb");
+    let spec = format!(
+        "name: {name}\nbackend: host-gw\nagentArgs: [\"--fast-path\"]\nnodes:\n  - name: n1\n  - name: n2\n\
+         pods:\n  - {{name: a, node: n1}}\n  - {{name: b, node: n2}}\n"
+    );
+    let path = dir.path().join("fb.yaml");
+    std::fs::write(&path, spec).unwrap();
+    let lab = Lab(name);
+    ok(
+        &podnet(&["lab", "up", path.to_str().unwrap()]),
+        "lab up fb.yaml",
+    );
+    let f = ok(
+        &lab.exec("n1", &["tc", "filter", "show", "dev", "eth0", "ingress"]),
+        "tc filter show",
+    );
+    assert!(f.contains("from_uplink"), "{f}");
+    let text = ok(&lab.check(), "lab check");
+    assert!(text.contains(" 0 failed"), "{text}");
+    assert!(!text.contains(" 0 passed"), "{text}");
+}
+
 #[test]
 fn two_segments_vxlan_passes_host_gw_names_unreachable_peers() {
     let vx = Lab::up("v2", &["--segments", "2", "--pods-per-node", "1"]);

@@ -87,6 +87,9 @@ struct RawSpec {
     store: Option<String>,
     #[serde(rename = "podPath")]
     pod_path: Option<String>,
+    /// Extra flags for every node's `podnet agent` (e.g. `["--fast-path"]`).
+    #[serde(rename = "agentArgs", default)]
+    agent_args: Vec<String>,
     segments: Option<usize>,
     nodes: Vec<RawNode>,
     #[serde(default)]
@@ -144,6 +147,9 @@ pub fn parse_yaml(text: &str) -> Result<LabSpec, String> {
     }
     let pod_path = raw.pod_path.unwrap_or_else(default_pod_path);
     check_pod_path(&pod_path)?;
+    if let Some(a) = raw.agent_args.iter().find(|a| !a.starts_with("--")) {
+        return Err(format!("agentArgs: {a:?} is not a --flag of podnet agent"));
+    }
     if raw.nodes.is_empty() || raw.nodes.len() > 9 {
         return Err("nodes: a lab has 1 to 9 nodes".into());
     }
@@ -229,7 +235,7 @@ pub fn parse_yaml(text: &str) -> Result<LabSpec, String> {
         segments,
         nodes,
         pods,
-        agent_args: Vec::new(),
+        agent_args: raw.agent_args,
     })
 }
 
@@ -317,6 +323,17 @@ mod tests {
         assert_eq!(s.pod_path, "bridge");
         let s = parse_yaml("podPath: routed\nnodes: [{name: n1}]").unwrap();
         assert_eq!(s.pod_path, "routed");
+        let s = parse_yaml("podPath: ebpf\nnodes: [{name: n1}]").unwrap();
+        assert_eq!(s.pod_path, "ebpf");
+        assert!(parse_yaml("podPath: macvlan\nnodes: [{name: n1}]").is_err());
+    }
+
+    #[test]
+    fn agent_args_are_flags() {
+        let s = parse_yaml("agentArgs: [\"--fast-path\"]\nnodes: [{name: n1}]").unwrap();
+        assert_eq!(s.agent_args, vec!["--fast-path"]);
+        let e = parse_yaml("agentArgs: [\"rm\"]\nnodes: [{name: n1}]").unwrap_err();
+        assert!(e.starts_with("agentArgs: \"rm\""), "{e}");
     }
 
     #[test]
