@@ -410,3 +410,62 @@ fn etcd_lab_passes() {
     let text = ok(&lab.check(), "lab check");
     assert!(text.contains("0 failed"), "{text}");
 }
+
+/// `podnet bench backends` end to end, one short round of two paths — a smoke test of the
+/// command, not a measurement (figures come from the command, into docs/benchmarks.md): only
+/// the labs `--only` needs are built, the JSON names both paths with non-zero figures and a
+/// paired ratio, and no lab namespace is left behind.
+#[test]
+fn bench_backends_runs_a_short_round() {
+    common::require_root();
+    let paths = [
+        "node→node (underlay)",
+        "host-gw pod→pod (eBPF host routing)",
+    ];
+    let only = paths.join(",");
+    let out = podnet(&[
+        "bench",
+        "backends",
+        "--only",
+        &only,
+        "--runs",
+        "1",
+        "--seconds",
+        "1",
+        "--streams",
+        "1",
+        "--rr-seconds",
+        "1",
+        "--json",
+    ]);
+    ok(&out, "bench backends");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("bench-hostgw lab") && log.contains("bench-hostgwbpf lab"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("bench-vxlan lab"),
+        "built a lab --only did not need: {log}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let got: Vec<&str> = v["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, paths);
+    for p in v["paths"].as_array().unwrap() {
+        let t = &p["throughput"][0];
+        assert!(t["gbps"]["median"].as_f64().unwrap() > 0.0, "{p}");
+        assert!(
+            p["connections_per_s"]["median"].as_f64().unwrap() > 0.0,
+            "{p}"
+        );
+        assert!(t["vs_underlay_paired"]["median"].as_f64().is_some(), "{p}");
+    }
+    let netns = Command::new("ip").args(["netns", "list"]).output().unwrap();
+    let left = String::from_utf8_lossy(&netns.stdout);
+    assert!(!left.contains("pnlab-bench-"), "{left}");
+}
