@@ -210,6 +210,31 @@ fn host_gw_with_ebpf_host_routing() {
         before,
         "pod-to-pod packets went through a node's forwarding path"
     );
+    // A restarted agent replaces its program in place (a new program id, the same filter).
+    let id = |f: &str| {
+        f.split_whitespace()
+            .skip_while(|w| *w != "id")
+            .nth(1)
+            .map(str::to_string)
+    };
+    let old = id(&tc("n1", "eth0"));
+    assert!(old.is_some());
+    ok(
+        &podnet(&["lab", "restart-agent", "--name", &lab.0, "n1"]),
+        "restart-agent",
+    );
+    let replaced = (0..50).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let f = tc("n1", "eth0");
+        f.contains("from_uplink") && id(&f).is_some() && id(&f) != old
+    });
+    assert!(
+        replaced,
+        "from_uplink was not replaced: {}",
+        tc("n1", "eth0")
+    );
+    let text = ok(&lab.check(), "lab check after the restart");
+    assert!(text.contains(" 0 failed"), "{text}");
 }
 
 /// An agent run with `--fast-path` on nodes of *bridged* pods changes nothing: `from_uplink`
