@@ -71,6 +71,15 @@ enum BenchCmd {
 /// Parses the command line and runs it.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Commands whose output is read by people and piped (`podnet lab status | head`): a closed
+    // pipe ends them quietly, as it does `ip` and `nft`, instead of a panic in println!. Not the
+    // agent or the plugin, which must never die of a reader going away.
+    if matches!(
+        cli.command,
+        Cmd::Lab(_) | Cmd::DryRun(_) | Cmd::Bench { .. }
+    ) {
+        sigpipe::reset();
+    }
     let result = match cli.command {
         Cmd::Demo { keep, cleanup } => crate::demo::run(keep, cleanup),
         Cmd::Bench {

@@ -136,6 +136,15 @@ fn host_gw_with_routed_pods() {
     assert!(routes.contains("unreachable 10.244."), "{routes}");
     let links = ok(&lab.exec("n1", &["ip", "-br", "link"]), "ip link on n1");
     assert!(!links.contains("podnet0"), "{links}");
+    // A reader that has gone away (`| true`, like `| head -1` once it has its line) ends the
+    // status quietly, not with a panic in println!.
+    let piped = Command::new("sh")
+        .arg("-c")
+        .arg(format!("{PLUGIN} lab status --name {} | true", lab.0))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&piped.stderr);
+    assert!(!err.contains("panicked"), "{err}");
 }
 
 /// eBPF host routing under host-gw: the whole matrix, `from_uplink` on the node's eth0 and
