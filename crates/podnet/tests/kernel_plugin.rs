@@ -150,29 +150,7 @@ fn hostport_dnat_antispoofing_and_gc() {
     node.ns
         .run(&["nsenter", &nsb, "ping", "-c1", "-W2", &ip_a])
         .expect("b reaches a from its own address");
-    node.ns
-        .run(&[
-            "nsenter",
-            &nsb,
-            "ip",
-            "addr",
-            "add",
-            "10.244.1.77/24",
-            "dev",
-            "eth0",
-        ])
-        .unwrap();
-    let spoofed = node.ns.run(&[
-        "nsenter",
-        &nsb,
-        "ping",
-        "-c1",
-        "-W1",
-        "-I",
-        "10.244.1.77",
-        &ip_a,
-    ]);
-    assert!(spoofed.is_err(), "a spoofed source address got through");
+    assert_spoofed_source_dropped(&node, &b, "10.244.1.77/24", &ip_a);
     node.ns
         .run(&[
             "nsenter",
@@ -309,29 +287,7 @@ fn routed_pods() {
 
     // Spoofing: b may use its own address only; the node's reverse-path check drops the rest.
     let nsb = format!("--net={b}");
-    node.ns
-        .run(&[
-            "nsenter",
-            &nsb,
-            "ip",
-            "addr",
-            "add",
-            "10.244.1.77/32",
-            "dev",
-            "eth0",
-        ])
-        .unwrap();
-    let spoofed = node.ns.run(&[
-        "nsenter",
-        &nsb,
-        "ping",
-        "-c1",
-        "-W1",
-        "-I",
-        "10.244.1.77",
-        &ip_a,
-    ]);
-    assert!(spoofed.is_err(), "a spoofed source address got through");
+    assert_spoofed_source_dropped(&node, &b, "10.244.1.77/32", &ip_a);
     node.ns
         .run(&["nsenter", &nsb, "ping", "-c1", "-W2", &ip_a])
         .expect("b still reaches a from its own address");
@@ -631,9 +587,7 @@ fn ebpf_pods() {
 
     // Spoofing: b may use its own address only; the program passes anything else to the kernel,
     // whose reverse-path check drops it.
-    from_b(&["ip", "addr", "add", "10.244.1.77/32", "dev", "eth0"]).unwrap();
-    let spoofed = from_b(&["ping", "-c1", "-W1", "-I", "10.244.1.77", &ip_c]);
-    assert!(spoofed.is_err(), "a spoofed source address got through");
+    assert_spoofed_source_dropped(&node, &b, "10.244.1.77/32", &ip_c);
 
     for (cid, ns, conf) in [
         ("ca", &a, conf(ports)),
@@ -644,4 +598,21 @@ fn ebpf_pods() {
         assert_eq!(node.cni("DEL", cid, ns, &conf).0, 0, "DEL is idempotent");
     }
     node.assert_clean("after DEL of eBPF pods");
+}
+
+/// Gives the pod in `netns` a second address `extra` (not its own) and asserts that a ping to
+/// `to` from it is dropped by the node. The address stays; the caller removes it if it must.
+fn assert_spoofed_source_dropped(node: &Node, netns: &str, extra: &str, to: &str) {
+    let n = format!("--net={netns}");
+    node.ns
+        .run(&["nsenter", &n, "ip", "addr", "add", extra, "dev", "eth0"])
+        .unwrap();
+    let src = extra.split('/').next().unwrap_or(extra);
+    let spoofed = node
+        .ns
+        .run(&["nsenter", &n, "ping", "-c1", "-W1", "-I", src, to]);
+    assert!(
+        spoofed.is_err(),
+        "a spoofed source address ({src}) got through to {to}"
+    );
 }

@@ -251,20 +251,12 @@ fn host_gw_with_ebpf_host_routing() {
 /// packet), so the whole matrix still passes on the kernel path.
 #[test]
 fn fast_path_agent_with_bridged_pods_changes_nothing() {
-    common::require_root();
-    let dir = tempfile::tempdir().unwrap();
-    let name = Lab::name("fb");
-    let spec = format!(
-        "name: {name}\nbackend: host-gw\nagentArgs: [\"--fast-path\"]\nnodes:\n  - name: n1\n  - name: n2\n\
-         pods:\n  - {{name: a, node: n1}}\n  - {{name: b, node: n2}}\n"
-    );
-    let path = dir.path().join("fb.yaml");
-    std::fs::write(&path, spec).unwrap();
-    let lab = Lab(name);
-    ok(
-        &podnet(&["lab", "up", path.to_str().unwrap()]),
-        "lab up fb.yaml",
-    );
+    let lab = Lab::up_spec("fb", |name| {
+        format!(
+            "name: {name}\nbackend: host-gw\nagentArgs: [\"--fast-path\"]\nnodes:\n  - name: n1\n  - name: n2\n\
+             pods:\n  - {{name: a, node: n1}}\n  - {{name: b, node: n2}}\n"
+        )
+    });
     let f = ok(
         &lab.exec("n1", &["tc", "filter", "show", "dev", "eth0", "ingress"]),
         "tc filter show",
@@ -314,18 +306,11 @@ fn two_segments_vxlan_passes_host_gw_names_unreachable_peers() {
 
 #[test]
 fn the_four_network_modes() {
-    common::require_root();
-    let dir = tempfile::tempdir().unwrap();
-    let name = Lab::name("m");
-    let spec = include_str!("../../../examples/modes.yaml")
-        .replace("name: modes", &format!("name: {name}"));
-    let path = dir.path().join("modes.yaml");
-    std::fs::write(&path, spec).unwrap();
-    let lab = Lab(name.clone());
-    ok(
-        &podnet(&["lab", "up", path.to_str().unwrap()]),
-        "lab up modes.yaml",
-    );
+    let lab = Lab::up_spec("m", |name| {
+        include_str!("../../../examples/modes.yaml")
+            .replace("name: modes", &format!("name: {name}"))
+    });
+    let name = lab.0.clone();
     let text = ok(&lab.check(), "lab check");
     for kind in ["container: shared netns", "none: loopback only"] {
         let line = text

@@ -42,6 +42,21 @@ impl Lab {
         lab
     }
 
+    /// `podnet lab up SPEC.yaml`, with `spec` given the lab's name (unique per test process).
+    pub fn up_spec(tag: &str, spec: impl FnOnce(&str) -> String) -> Lab {
+        super::require_root();
+        let name = Self::name(tag);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join(format!("{tag}.yaml"));
+        std::fs::write(&path, spec(&name)).expect("write the spec");
+        let lab = Lab(name);
+        ok(
+            &podnet(&["lab", "up", &path.display().to_string()]),
+            "lab up SPEC",
+        );
+        lab
+    }
+
     pub fn check(&self) -> Output {
         podnet(&["lab", "check", "--name", &self.0])
     }
