@@ -139,6 +139,7 @@ impl Setup {
 
     /// One timed invocation, in milliseconds.
     fn timed(&self, plugin: Plugin, cmd: &str, i: usize) -> Result<f64> {
+        crate::interrupt::check()?;
         let call = self.call(plugin, cmd, i);
         let t = Instant::now();
         let out = call.exec(self.conf(plugin).as_bytes())?;

@@ -422,6 +422,7 @@ fn measure(a: &NetBenchArgs, servers: &mut Vec<Child>, labs: &mut Vec<String>) -
         if !a.only.is_empty() && !wanted.iter().any(|n| a.only.contains(n)) {
             continue;
         }
+        crate::interrupt::check()?;
         let name = format!("bench-{suffix}");
         let _ = crate::lab::down::down(&name);
         let mut spec = LabSpec::generated(&name, backend, 2, 1, 1);
@@ -448,6 +449,7 @@ fn measure(a: &NetBenchArgs, servers: &mut Vec<Child>, labs: &mut Vec<String>) -
             let i = (k + round) % paths.len();
             let p = &paths[i];
             for (j, streams) in a.streams.iter().enumerate() {
+                crate::interrupt::check()?;
                 let cpu0 = busy_seconds();
                 let (gbps, bytes) = iperf(p, a.seconds, *streams)?;
                 let cpu = busy_seconds() - cpu0;

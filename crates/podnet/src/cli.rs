@@ -80,6 +80,14 @@ pub fn main() -> ExitCode {
     ) {
         sigpipe::reset();
     }
+    // Commands that build namespaces and processes: a signal stops them at their next step and
+    // their failure path removes what they built (see `interrupt`).
+    if matches!(
+        cli.command,
+        Cmd::Lab(_) | Cmd::Bench { .. } | Cmd::Demo { .. }
+    ) {
+        crate::interrupt::install();
+    }
     let result = match cli.command {
         Cmd::Demo { keep, cleanup } => crate::demo::run(keep, cleanup),
         Cmd::Bench {

@@ -85,6 +85,7 @@ fn exercise(
     );
     let mut ips = Vec::new();
     for (pod, id) in pods.iter().zip(["demo-a", "demo-b"]) {
+        crate::interrupt::check()?;
         let out = call("ADD", pod, id).exec(conf.as_bytes())?;
         if !out.status.success() {
             bail!(

@@ -7,6 +7,7 @@ pub mod bench_net;
 pub mod cli;
 pub mod demo;
 pub mod dryrun;
+pub mod interrupt;
 pub mod lab;
 pub mod nsutil;
 pub mod rr;

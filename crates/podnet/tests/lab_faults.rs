@@ -1,7 +1,8 @@
 //! Faults on a running lab: agents restarted 20 times under a live cross-node TCP stream (the
 //! stream never breaks; routes, neighbours, FDB and nftables are identical afterwards), and the
 //! datastore (a real etcd) stopped for a minute (pods keep talking, agents stay cheap, and they
-//! converge again once it is back).
+//! converge again once it is back). And Ctrl-C/SIGTERM in the middle of `podnet lab up` or `podnet
+//! bench backends` leaves no namespace and no process behind.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -135,5 +136,172 @@ fn datastore_down_for_a_minute() {
     ok(
         &podnet(&["lab", "check", "--name", &lab.0]),
         "lab check after the outage",
+    );
+}
+
+/// Namespaces whose name starts with `prefix`.
+fn namespaces(prefix: &str) -> Vec<String> {
+    let out = std::process::Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|n| n.starts_with(prefix))
+        .map(String::from)
+        .collect()
+}
+
+/// A process's command name ("" once it is gone or a zombie).
+fn comm(pid: u32) -> String {
+    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
+        s.rsplit(')').next().unwrap().trim_start().starts_with('Z')
+    });
+    if zombie {
+        return String::new();
+    }
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// Signals `child` and returns its stderr and whether it exited successfully.
+fn interrupt(mut child: Child, sig: nix::sys::signal::Signal) -> (String, bool) {
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+    nix::sys::signal::kill(pid, sig).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "podnet still running 60 s after {sig}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.success(),
+    )
+}
+
+#[test]
+fn interrupted_lab_up_leaves_nothing_behind() {
+    common::require_root();
+    let name = Lab::name("int");
+    let _cleanup = Lab(name.clone());
+    let child = std::process::Command::new(common::PLUGIN)
+        .args(["lab", "up", "--name", &name, "--nodes", "4"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until two agents run: the lab is half built (namespaces, store, processes).
+    let state = format!("/run/podnet/labs/{name}/state.json");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let pids: Vec<u32> = loop {
+        assert!(Instant::now() < deadline, "no agents after 60 s");
+        let procs: Vec<serde_json::Value> = std::fs::read(&state)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|v| v["procs"].as_array().cloned())
+            .unwrap_or_default();
+        let agents = procs
+            .iter()
+            .filter(|p| p["what"].as_str().is_some_and(|w| w.starts_with("agent")))
+            .count();
+        if agents >= 2 {
+            break procs
+                .iter()
+                .map(|p| p["pid"].as_u64().unwrap() as u32)
+                .collect();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let prefix = format!("pnlab-{name}-");
+    assert!(!namespaces(&prefix).is_empty());
+    let (log, success) = interrupt(child, nix::sys::signal::Signal::SIGTERM);
+    assert!(!success, "lab up succeeded despite SIGTERM: {log}");
+    assert!(log.contains("interrupted by SIGTERM"), "{log}");
+    assert!(log.contains("everything it created was removed"), "{log}");
+    assert_eq!(namespaces(&prefix), Vec::<String>::new(), "{log}");
+    let alive: Vec<u32> = pids.into_iter().filter(|&p| comm(p) == "podnet").collect();
+    assert!(
+        alive.is_empty(),
+        "processes of the lab still run: {alive:?}"
+    );
+    assert!(!std::path::Path::new(&state).exists(), "state file left");
+}
+
+#[test]
+fn interrupted_bench_leaves_nothing_behind() {
+    use std::io::BufRead;
+    common::require_root();
+    let mut child = std::process::Command::new(common::PLUGIN)
+        .args([
+            "bench",
+            "backends",
+            "--only",
+            "node→node (underlay)",
+            "--runs",
+            "1000",
+            "--seconds",
+            "1",
+            "--streams",
+            "1",
+            "--rr-seconds",
+            "0",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read until the first measurement is out: the lab and its iperf3 servers are up.
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut log = String::new();
+    while !log.contains("round 1 ") {
+        assert!(
+            stderr.read_line(&mut log).unwrap() > 0,
+            "bench ended: {log}"
+        );
+    }
+    // Everything running in the bench's namespaces (agents, iperf3 and podnet servers).
+    let procs: Vec<(u32, String)> = namespaces("pnlab-bench-")
+        .iter()
+        .flat_map(|ns| {
+            let out = std::process::Command::new("ip")
+                .args(["netns", "pids", ns])
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter_map(|l| l.trim().parse::<u32>().ok())
+                .collect::<Vec<_>>()
+        })
+        .map(|p| (p, comm(p)))
+        .collect();
+    assert!(
+        procs.iter().any(|(_, c)| c == "iperf3") && procs.iter().any(|(_, c)| c == "podnet"),
+        "{procs:?}"
+    );
+    // Ctrl-C as a terminal sends it, but to podnet alone: the running iperf3 client finishes
+    // and podnet must stop at its next step on its own.
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut rest);
+        rest
+    });
+    let status = child.wait().unwrap();
+    log.push_str(&reader.join().unwrap());
+    assert!(!status.success(), "bench succeeded despite SIGINT: {log}");
+    assert!(log.contains("interrupted by SIGINT"), "{log}");
+    assert_eq!(namespaces("pnlab-bench-"), Vec::<String>::new(), "{log}");
+    let left: Vec<&(u32, String)> = procs.iter().filter(|(p, c)| comm(*p) == *c).collect();
+    assert!(
+        left.is_empty(),
+        "processes of the bench still run: {left:?}"
     );
 }

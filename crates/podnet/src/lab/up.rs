@@ -34,6 +34,7 @@ impl Up<'_> {
     }
 
     fn add(&mut self, what: &str) -> Result<String> {
+        crate::interrupt::check()?;
         let ns = self.ns(what);
         self.st.namespaces.push(ns.clone());
         self.st.save()?;
@@ -43,6 +44,7 @@ impl Up<'_> {
 
     /// Starts `argv` in `ns` in the background (own process group, output to `log`) and records it.
     fn spawn(&mut self, what: &str, ns: &str, argv: &[&str], log: &Path) -> Result<u32> {
+        crate::interrupt::check()?;
         let argv: Vec<String> = argv.iter().map(|a| a.to_string()).collect();
         let pid = super::procs::start(ns, &argv, log).with_context(|| format!("start {what}"))?;
         self.st.procs.push(Proc {
@@ -118,6 +120,7 @@ pub fn up(spec: &LabSpec, store_kind: &str) -> Result<LabState> {
     wait_for_leases(&mut u)?;
     pb.inc(1);
     for p in &spec.pods {
+        crate::interrupt::check()?;
         pb.set_message(format!("pod {} on {} ({})", p.name, p.node, p.mode));
         add_pod(&mut u, &p.name, &p.node, &p.mode)?;
         pb.inc(1);
@@ -387,6 +390,7 @@ fn wait_for_leases(u: &mut Up<'_>) -> Result<()> {
                     u.st.nodes[i].name
                 );
             }
+            crate::interrupt::check()?;
             std::thread::sleep(Duration::from_millis(100));
         }
     }
