@@ -217,11 +217,7 @@ pub async fn run<D: Datastore>(
             cluster: cfg.subnets.cluster,
             local: lease.subnet,
         };
-        let mut devs = vec![cfg.underlay_dev.clone()];
-        if cfg.backend == BackendKind::Vxlan {
-            devs.push(cfg.vxlan_dev.clone());
-        }
-        for dev in devs {
+        for dev in fast_path_devs(&cfg) {
             kernel
                 .call(move |k| k.ops.attach_fast_path(&dev, &fp))
                 .await??;
@@ -342,6 +338,16 @@ pub async fn run<D: Datastore>(
 }
 
 /// One full pass: read every lease, plan, reconcile by diff, refresh the VXLAN guard.
+/// The devices whose ingress carries the fast path's `from_uplink`: the underlay, and the VXLAN
+/// device with the vxlan backend (the udp backend's TUN is not Ethernet).
+fn fast_path_devs(cfg: &AgentConfig) -> Vec<String> {
+    let mut devs = vec![cfg.underlay_dev.clone()];
+    if cfg.backend == BackendKind::Vxlan {
+        devs.push(cfg.vxlan_dev.clone());
+    }
+    devs
+}
+
 async fn converge<D: Datastore>(
     cfg: &AgentConfig,
     store: &D,
@@ -372,6 +378,28 @@ async fn converge<D: Datastore>(
     let changes = kernel
         .call(move |k| reconcile(k.ops.as_mut(), kind, &l, &w))
         .await??;
+    if cfg.fast_path {
+        // Drift repair for the fast path: a filter removed behind the agent's back (`tc filter
+        // del`, another tool replacing the clsact qdisc) is attached again.
+        let fp = podnet_netlink::FastPath {
+            cluster: cfg.subnets.cluster,
+            local: local.subnet,
+        };
+        for dev in fast_path_devs(cfg) {
+            let d = dev.clone();
+            let attached = kernel
+                .call(move |k| {
+                    if k.ops.fast_path_attached(&dev)? {
+                        return Ok(false);
+                    }
+                    k.ops.attach_fast_path(&dev, &fp).map(|()| true)
+                })
+                .await??;
+            if attached {
+                warn!(dev = %d, "eBPF fast path was missing; attached it again");
+            }
+        }
+    }
     if changes.total() > 0 {
         info!(
             added = changes.added,

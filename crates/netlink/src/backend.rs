@@ -79,6 +79,9 @@ pub trait BackendOps {
     /// pods enter them directly): `tc qdisc replace dev DEV clsact; tc filter replace dev DEV
     /// ingress pref 1 handle 1 bpf direct-action …` — replaced in place when attached again.
     fn attach_fast_path(&mut self, dev: &str, fp: &crate::FastPath) -> Result<(), NetError>;
+    /// `tc filter show dev DEV ingress` lists podnet's `from_uplink` filter (false also when DEV
+    /// has no clsact qdisc).
+    fn fast_path_attached(&mut self, dev: &str) -> Result<bool, NetError>;
     /// `ip addr add ADDR dev DEV` (present already = success)
     fn ensure_address(&mut self, dev: &str, addr: Ipv4Net) -> Result<(), NetError>;
     /// `ip -j neigh show dev DEV nud permanent`

@@ -264,6 +264,16 @@ impl BackendOps for KernelNetOps {
         })
     }
 
+    fn fast_path_attached(&mut self, dev: &str) -> Result<bool, NetError> {
+        let h = self.node_handle();
+        self.block_on(async move {
+            let op = format!("tc filter show dev {dev} ingress");
+            let idx = index(&h, dev, &op).await?;
+            let name = crate::tc::ingress_bpf_name(&h, idx).await.map_err(nl(op))?;
+            Ok(name.as_deref() == Some(podnet_ebpf::Hook::FromUplink.program()))
+        })
+    }
+
     fn ensure_address(&mut self, dev: &str, addr: Ipv4Net) -> Result<(), NetError> {
         let h = self.node_handle();
         self.block_on(async move {

@@ -16,6 +16,8 @@ pub struct BackendModel {
     pub links: BTreeMap<String, LinkState>,
     pub neighbours: BTreeMap<String, BTreeSet<Neigh>>,
     pub fdb: BTreeMap<String, BTreeSet<Fdb>>,
+    /// Devices with the fast path's `from_uplink` filter.
+    pub fast_path: BTreeSet<String>,
 }
 
 fn mac(m: &[u8; 6]) -> String {
@@ -97,7 +99,13 @@ impl BackendOps for RecordingNetOps {
         self.record(format!("tc qdisc replace dev {dev} clsact"))?;
         self.record(format!(
             "tc filter replace dev {dev} ingress pref 1 handle 1 bpf direct-action name from_uplink"
-        ))
+        ))?;
+        self.backend.fast_path.insert(dev.to_string());
+        Ok(())
+    }
+
+    fn fast_path_attached(&mut self, dev: &str) -> Result<bool, NetError> {
+        Ok(self.backend.fast_path.contains(dev))
     }
 
     fn ensure_address(&mut self, dev: &str, addr: Ipv4Net) -> Result<(), NetError> {

@@ -5,11 +5,12 @@
 //! ```text
 //! tc qdisc replace dev DEV clsact
 //! tc filter replace dev DEV ingress pref 1 handle 1 bpf direct-action fd FD name NAME
+//! tc filter show dev DEV ingress          # ingress_bpf_name: is it (still) there?
 //! ```
 
 use std::os::fd::{AsRawFd, BorrowedFd};
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use netlink_packet_route::tc::{
     TcAttribute, TcBpfFlags, TcFilterBpfOption, TcHandle, TcMessage, TcOption,
 };
@@ -71,4 +72,34 @@ pub async fn replace_ingress_bpf(
         TcOption::Bpf(TcFilterBpfOption::Flags(TcBpfFlags::DirectAction)),
     ]));
     request(h, RouteNetlinkMessage::NewTrafficFilter(m)).await
+}
+
+/// `tc filter show dev INDEX ingress`: the program name of the `bpf` filter at podnet's
+/// preference, if there is one. A device without a clsact qdisc has none (the kernel answers
+/// the dump with an error then, which is read as "no filter").
+pub async fn ingress_bpf_name(h: &Handle, index: u32) -> Result<Option<String>, rtnetlink::Error> {
+    let dump = h
+        .traffic_filter(index as i32)
+        .get()
+        .ingress()
+        .execute()
+        .try_collect::<Vec<TcMessage>>()
+        .await;
+    let filters = match dump {
+        Ok(f) => f,
+        Err(rtnetlink::Error::NetlinkError(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    Ok(filters
+        .iter()
+        .filter(|m| m.header.info >> 16 == u32::from(FILTER_PREF))
+        .filter(|m| m.attributes.contains(&TcAttribute::Kind("bpf".into())))
+        .flat_map(|m| &m.attributes)
+        .find_map(|a| match a {
+            TcAttribute::Options(opts) => opts.iter().find_map(|o| match o {
+                TcOption::Bpf(TcFilterBpfOption::ProgName(n)) => Some(n.clone()),
+                _ => None,
+            }),
+            _ => None,
+        }))
 }

@@ -244,6 +244,36 @@ fn host_gw_with_ebpf_host_routing() {
     );
     let text = ok(&lab.check(), "lab check after the restart");
     assert!(text.contains(" 0 failed"), "{text}");
+    // Drift repair: the filter (n1) or the whole clsact qdisc (n2) removed behind the agents'
+    // backs is attached again at their next resync (every 5 s in the lab).
+    ok(
+        &lab.exec("n1", &["tc", "filter", "del", "dev", "eth0", "ingress"]),
+        "tc filter del",
+    );
+    ok(
+        &lab.exec("n2", &["tc", "qdisc", "del", "dev", "eth0", "clsact"]),
+        "tc qdisc del",
+    );
+    assert!(!tc("n1", "eth0").contains("from_uplink"));
+    let back = (0..150).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        ["n1", "n2"]
+            .iter()
+            .all(|n| tc(n, "eth0").contains("from_uplink"))
+    });
+    assert!(
+        back,
+        "from_uplink not re-attached after 15 s: n1 {} n2 {}",
+        tc("n1", "eth0"),
+        tc("n2", "eth0")
+    );
+    let before = (forwarded("n1"), forwarded("n2"));
+    ping("n1-a", &b, "5");
+    assert_eq!(
+        (forwarded("n1"), forwarded("n2")),
+        before,
+        "the re-attached fast path does not carry pod-to-pod traffic"
+    );
 }
 
 /// An agent run with `--fast-path` on nodes of *bridged* pods changes nothing: `from_uplink`
