@@ -109,6 +109,60 @@ struct PathResult {
 struct Report {
     command: String,
     paths: Vec<PathResult>,
+    /// The targets of docs/benchmarks.md whose two paths were both measured with one stream.
+    targets: Vec<TargetResult>,
+}
+
+/// A path's single-stream throughput against a reference path, and the ratio it should reach.
+#[derive(Debug, Clone, Serialize)]
+struct TargetResult {
+    path: String,
+    reference: String,
+    at_least: f64,
+    /// Median over median.
+    ratio: f64,
+    /// Per-round ratios (the two measured in the same round): median and range.
+    paired: Stat,
+    /// "yes" (both ratios reach it), "paired only", "medians only" or "no".
+    met: &'static str,
+}
+
+/// (path, reference, ratio to reach) with one stream — the targets of issue C / PERFORMANCE.md.
+const TARGETS: [(&str, &str, f64); 5] = [
+    ("host-gw pod→pod", UNDERLAY, 0.95),
+    ("host-gw pod→pod (routed veth)", UNDERLAY, 0.95),
+    ("host-gw pod→pod (eBPF host routing)", UNDERLAY, 0.95),
+    (PODNET_VXLAN_PATH, HAND_VXLAN_PATH, 0.98),
+    ("udp pod→pod", "vxlan pod→pod", 0.80),
+];
+
+/// The targets whose paths are both in `names`, from single-stream throughput per round
+/// (`gbps[path][round]`, paths in `names` order). Pure, for tests.
+fn targets(names: &[String], gbps: &[Vec<f64>]) -> Vec<TargetResult> {
+    let find = |n: &str| names.iter().position(|x| x == n);
+    TARGETS
+        .iter()
+        .filter_map(|&(path, reference, at_least)| {
+            let (p, r) = (find(path)?, find(reference)?);
+            let (a, b) = (&gbps[p], &gbps[r]);
+            let ratio = Stat::of(a.clone()).median / Stat::of(b.clone()).median;
+            let paired = Stat::of(a.iter().zip(b).map(|(x, y)| x / y).collect());
+            let met = match (ratio >= at_least, paired.median >= at_least) {
+                (true, true) => "yes",
+                (false, true) => "paired only",
+                (true, false) => "medians only",
+                (false, false) => "no",
+            };
+            Some(TargetResult {
+                path: path.into(),
+                reference: reference.into(),
+                at_least,
+                ratio,
+                paired,
+                met,
+            })
+        })
+        .collect()
 }
 
 struct Path {
@@ -293,6 +347,26 @@ fn table(r: &Report) -> String {
                 lat(&p.rr_p50_us),
                 lat(&p.rr_p99_us),
                 lat(&p.connections_per_s),
+            );
+        }
+    }
+    if !r.targets.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{:<62} {:>8} {:>13} {:>17}  met",
+            "target (1 stream): path / reference", "at least", "median/median", "paired (min-max)"
+        );
+        for t in &r.targets {
+            let _ = writeln!(
+                out,
+                "{:<62} {:>7.2}x {:>12.2}x {:>5.2}x ({:.2}-{:.2})  {}",
+                format!("{} / {}", t.path, t.reference),
+                t.at_least,
+                t.ratio,
+                t.paired.median,
+                t.paired.min,
+                t.paired.max,
+                t.met
             );
         }
     }
@@ -522,9 +596,22 @@ fn measure(a: &NetBenchArgs, servers: &mut Vec<Child>, labs: &mut Vec<String>) -
             }
         }
     }
+    let single: Vec<Vec<f64>> = match a.streams.iter().position(|&s| s == 1) {
+        Some(j) => tput
+            .iter()
+            .map(|t| t[j].iter().map(|x| x.0).collect())
+            .collect(),
+        None => Vec::new(),
+    };
+    let names: Vec<String> = paths.iter().map(|p| p.name.clone()).collect();
     Ok(Report {
         command: command_line(a),
         paths: out,
+        targets: if single.is_empty() {
+            Vec::new()
+        } else {
+            targets(&names, &single)
+        },
     })
 }
 
@@ -700,5 +787,44 @@ mod tests {
         all.sort();
         all.dedup();
         assert_eq!(all.len(), n);
+        // Every target compares two paths the bench measures.
+        for (path, reference, _) in TARGETS {
+            assert!(all.iter().any(|x| x == path), "{path}");
+            assert!(all.iter().any(|x| x == reference), "{reference}");
+        }
+    }
+
+    #[test]
+    fn targets_report_both_ratios_and_which_one_is_met() {
+        let names: Vec<String> = [
+            UNDERLAY,
+            "host-gw pod→pod (eBPF host routing)",
+            "udp pod→pod",
+        ]
+        .map(String::from)
+        .to_vec();
+        let gbps = vec![
+            vec![10.0, 12.0, 8.0],
+            vec![9.8, 11.0, 8.4],
+            vec![5.0, 5.0, 5.0],
+        ];
+        let t = targets(&names, &gbps);
+        // udp's reference (vxlan pod→pod) was not measured: no target for it.
+        assert_eq!(t.len(), 1);
+        let t = &t[0];
+        assert_eq!(t.reference, UNDERLAY);
+        assert!((t.ratio - 9.8 / 10.0).abs() < 1e-9, "{t:?}");
+        assert!((t.paired.median - 0.98).abs() < 1e-9, "{t:?}");
+        assert!((t.paired.max - 1.05).abs() < 1e-9, "{t:?}");
+        assert_eq!(t.met, "yes");
+        // Paired ratios 0.90, 0.97, 1.05 reach 0.95; the medians (9.0 / 10.0) do not.
+        let low = targets(
+            &names,
+            &[vec![10.0, 12.0, 8.0], vec![9.0, 11.6, 8.4], vec![]],
+        );
+        assert!((low[0].ratio - 0.9).abs() < 1e-9);
+        assert_eq!(low[0].met, "paired only", "{:?}", low[0]);
+        let none = targets(&names, &[vec![10.0; 3], vec![5.0; 3], vec![]]);
+        assert_eq!(none[0].met, "no");
     }
 }

@@ -514,6 +514,15 @@ fn bench_backends_runs_a_short_round() {
         );
         assert!(t["vs_underlay_paired"]["median"].as_f64().is_some(), "{p}");
     }
+    // The one target both paths make up: eBPF host routing against the underlay.
+    let targets = v["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 1, "{targets:?}");
+    assert_eq!(targets[0]["path"], paths[1]);
+    assert_eq!(targets[0]["reference"], paths[0]);
+    assert!(targets[0]["ratio"].as_f64().unwrap() > 0.0);
+    assert!(
+        ["yes", "paired only", "medians only", "no"].contains(&targets[0]["met"].as_str().unwrap())
+    );
     let netns = Command::new("ip").args(["netns", "list"]).output().unwrap();
     let left = String::from_utf8_lossy(&netns.stdout);
     assert!(!left.contains("pnlab-bench-"), "{left}");
