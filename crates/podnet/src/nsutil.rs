@@ -1,13 +1,16 @@
 //! Helpers for commands that build their own namespaces (demo, bench, tests): create and remove
-//! named network namespaces (`ip netns add/del`), run programs inside one (`nsenter --net=`,
+//! named network namespaces (`ip netns add/del`; removing one first stops any process still in
+//! it, so a forgotten daemon cannot keep it alive), run programs inside one (`nsenter --net=`,
 //! which unlike `ip netns exec` leaves /sys alone), and invoke a CNI plugin the way a runtime does.
 //!
 //! Nothing here touches the calling process's own namespace, except [`enter`], which the
 //! benchmark uses to move itself into the node namespace it created.
 
 use std::io::Write;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
@@ -69,10 +72,66 @@ impl NetnsGuard {
 
 impl Drop for NetnsGuard {
     fn drop(&mut self) {
+        stop_processes_in(std::slice::from_ref(&self.name));
         let _ = Command::new("ip")
             .args(["netns", "del", &self.name])
             .stderr(Stdio::null())
             .status();
+    }
+}
+
+/// The (device, inode) of each namespace that exists.
+fn ns_ids(namespaces: &[String]) -> Vec<(u64, u64)> {
+    namespaces
+        .iter()
+        .filter_map(|n| std::fs::metadata(format!("/run/netns/{n}")).ok())
+        .map(|m| (m.dev(), m.ino()))
+        .collect()
+}
+
+/// Processes (other than this one) whose network namespace is one of `ids`.
+fn pids_in(ids: &[(u64, u64)]) -> Vec<u32> {
+    if ids.is_empty() {
+        return Vec::new();
+    }
+    let me = std::process::id();
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&p| p != me)
+        .filter(|p| {
+            std::fs::metadata(format!("/proc/{p}/ns/net"))
+                .is_ok_and(|m| ids.contains(&(m.dev(), m.ino())))
+        })
+        .collect()
+}
+
+/// Stops every process (but this one) inside the named namespaces, found as `ip netns pids`
+/// finds them (the nsfs inode of `/proc/PID/ns/net`): SIGTERM, then SIGKILL to those still
+/// there after 2 s. For namespaces podnet created and is about to delete.
+pub fn stop_processes_in(namespaces: &[String]) {
+    let ids = ns_ids(namespaces);
+    let strays = pids_in(&ids);
+    if strays.is_empty() {
+        return;
+    }
+    for p in &strays {
+        signal(*p, nix::sys::signal::Signal::SIGTERM);
+    }
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline && !pids_in(&ids).is_empty() {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for p in pids_in(&ids) {
+        signal(p, nix::sys::signal::Signal::SIGKILL);
+    }
+}
+
+fn signal(pid: u32, sig: nix::sys::signal::Signal) {
+    if let Ok(p) = i32::try_from(pid) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), sig);
     }
 }
 

@@ -92,11 +92,41 @@ fn default_lab_is_green_and_leaves_the_host_untouched() {
         guard.contains("udp dport 8472 ip saddr != @nodes counter packets 1 "),
         "{guard}"
     );
+    // A daemon the lab did not start (as a learner would: `lab exec … -- iperf3 -s -D`) goes
+    // with it too, instead of keeping the pod's namespace alive.
+    ok(
+        &podnet(&[
+            "lab", "exec", "--name", &lab.0, "n1-a", "--", "iperf3", "-s", "-D", "-p", "5998",
+        ]),
+        "iperf3 -D in a pod",
+    );
+    let pids = Command::new("ip")
+        .args(["netns", "pids", &format!("pnlab-{}-n1-a", lab.0)])
+        .output()
+        .unwrap();
+    let daemon: Vec<u32> = String::from_utf8_lossy(&pids.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "iperf3")
+        })
+        .collect();
+    assert_eq!(daemon.len(), 1, "{daemon:?}");
     ok(&podnet(&["lab", "down", "--name", &lab.0]), "lab down");
     assert_eq!(
         podnet::nsutil::list_with_prefix(&format!("pnlab-{}-", lab.0)),
         Vec::<String>::new()
     );
+    // Gone, or a zombie waiting for init to reap it.
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", daemon[0])).unwrap_or_default();
+    let running = stat.contains("(iperf3)")
+        && !stat
+            .rsplit(')')
+            .next()
+            .unwrap()
+            .trim_start()
+            .starts_with('Z');
+    assert!(!running, "lab down left the pod's iperf3 running: {stat}");
     assert_eq!(host_snapshot(), before, "the host namespace changed");
 }
 

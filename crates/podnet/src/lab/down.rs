@@ -1,5 +1,10 @@
 //! `podnet lab down`: stop the lab's processes by PID and remove every namespace with its prefix;
 //! works from the state file, and falls back to the prefix after a crash. Idempotent.
+//!
+//! Processes the lab did not record — started with `podnet lab exec … -- iperf3 -s -D`, or by a
+//! test — are found by their network namespace (`ip netns pids NS`: the nsfs inode of
+//! `/proc/PID/ns/net` against `/run/netns/NS`) and stopped too, so a namespace never outlives
+//! the lab in a process that still holds it.
 
 use std::time::{Duration, Instant};
 
@@ -7,7 +12,7 @@ use anyhow::Result;
 
 use super::sh::del_ns;
 use super::state::{prefix, LabState};
-use crate::nsutil::list_with_prefix;
+use crate::nsutil::{list_with_prefix, stop_processes_in};
 
 /// Whether `pid` still runs a podnet or etcd process (a recycled PID is never signalled).
 pub fn ours(pid: u32) -> bool {
@@ -54,6 +59,7 @@ pub fn down(name: &str) -> Result<usize> {
             names.push(n);
         }
     }
+    stop_processes_in(&names);
     for n in &names {
         del_ns(n);
     }
