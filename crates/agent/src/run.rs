@@ -407,15 +407,21 @@ async fn converge<D: Datastore>(
             "reconciled backend"
         );
     }
+    // Applied on every pass, not only when the peers change: one atomic transaction that also
+    // repairs drift (a flushed ruleset, a deleted element) and keeps the guard's counter.
+    let mut script = nonat_script(&want.peer_ips);
+    if cfg.backend == BackendKind::Vxlan {
+        script.push_str(&vxlan_guard_script(cfg.vxlan_port, &want.peer_ips));
+    }
+    kernel
+        .call(move |k| k.nft.apply(&script))
+        .await?
+        .map_err(|e| AgentError::Config(e.to_string()))?;
     if guard.as_ref() != Some(&want.peer_ips) {
-        let mut script = nonat_script(&want.peer_ips);
-        if cfg.backend == BackendKind::Vxlan {
-            script.push_str(&vxlan_guard_script(cfg.vxlan_port, &want.peer_ips));
-        }
-        kernel
-            .call(move |k| k.nft.apply(&script))
-            .await?
-            .map_err(|e| AgentError::Config(e.to_string()))?;
+        info!(
+            peers = want.peer_ips.len(),
+            "node addresses in nftables updated"
+        );
         *guard = Some(want.peer_ips.clone());
     }
     let unreachable = want

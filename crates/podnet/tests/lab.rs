@@ -71,25 +71,66 @@ fn default_lab_is_green_and_leaves_the_host_untouched() {
             "300",
         ])
         .output();
-    let guard = ok(
-        &podnet(&[
-            "lab",
-            "exec",
-            "--name",
-            &lab.0,
-            "n1",
-            "--",
-            "nft",
-            "list",
-            "chain",
+    let nft_n1 = |argv: &[&str]| {
+        let mut args = vec!["lab", "exec", "--name", &lab.0, "n1", "--", "nft"];
+        args.extend_from_slice(argv);
+        podnet(&args)
+    };
+    let counter = || {
+        ok(
+            &nft_n1(&["list", "counter", "inet", "podnet_agent", "foreign_vxlan"]),
+            "nft list counter",
+        )
+    };
+    assert!(counter().contains("packets 1 "), "{}", counter());
+    // Drift repair, within a resync (5 s in the lab): a peer deleted from the guard's set comes
+    // back, and re-applying the guard keeps its counter; the whole table deleted comes back.
+    let within_15s = |what: &str, done: &dyn Fn() -> bool| {
+        let back = (0..150).any(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            done()
+        });
+        assert!(back, "{what} not restored within 15 s");
+    };
+    let has_peer = || {
+        String::from_utf8_lossy(&nft_n1(&["list", "set", "inet", "podnet_agent", "nodes"]).stdout)
+            .contains("198.18.0.12")
+    };
+    assert!(has_peer());
+    ok(
+        &nft_n1(&[
+            "delete",
+            "element",
             "inet",
             "podnet_agent",
-            "vxlan_guard",
+            "nodes",
+            "{ 198.18.0.12 }",
         ]),
-        "nft list",
+        "nft delete element",
+    );
+    assert!(!has_peer());
+    within_15s("the peer in the guard's set", &has_peer);
+    assert!(
+        counter().contains("packets 1 "),
+        "counter lost: {}",
+        counter()
+    );
+    ok(
+        &nft_n1(&["delete", "table", "inet", "podnet_agent"]),
+        "nft delete table",
+    );
+    within_15s("the VXLAN guard", &|| {
+        nft_n1(&["list", "chain", "inet", "podnet_agent", "vxlan_guard"])
+            .status
+            .success()
+    });
+    let guard = ok(
+        &nft_n1(&["list", "table", "inet", "podnet_agent"]),
+        "nft list table",
     );
     assert!(
-        guard.contains("udp dport 8472 ip saddr != @nodes counter packets 1 "),
+        guard.contains("udp dport 8472 ip saddr != @nodes counter name \"foreign_vxlan\" drop")
+            && guard.contains("198.18.0.12"),
         "{guard}"
     );
     // A daemon the lab did not start (as a learner would: `lab exec … -- iperf3 -s -D`) goes
