@@ -133,15 +133,15 @@ pub async fn run<D: Datastore>(
             ))
         })?;
     let mut vtep_mac = None;
-    if cfg.backend == BackendKind::Vxlan {
-        let spec = VxlanSpec {
-            name: cfg.vxlan_dev.clone(),
-            vni: cfg.vxlan_vni,
-            port: cfg.vxlan_port,
-            local: public_ip,
-            underlay_dev: cfg.underlay_dev.clone(),
-            mtu: underlay.mtu.saturating_sub(VXLAN_OVERHEAD),
-        };
+    let vxlan = (cfg.backend == BackendKind::Vxlan).then(|| VxlanSpec {
+        name: cfg.vxlan_dev.clone(),
+        vni: cfg.vxlan_vni,
+        port: cfg.vxlan_port,
+        local: public_ip,
+        underlay_dev: cfg.underlay_dev.clone(),
+        mtu: underlay.mtu.saturating_sub(VXLAN_OVERHEAD),
+    });
+    if let Some(spec) = vxlan.clone() {
         let st = kernel.call(move |k| k.ops.ensure_vxlan(&spec)).await??;
         vtep_mac = Some(
             st.mac
@@ -248,6 +248,7 @@ pub async fn run<D: Datastore>(
         } else {
             cfg.vxlan_dev.clone()
         },
+        vxlan,
     };
     let mut guard: Option<BTreeSet<Ipv4Addr>> = None;
     let mut revision = 0;
@@ -373,6 +374,23 @@ async fn converge<D: Datastore>(
     }
     for (node, ip) in &want.unreachable {
         warn!(peer = %node, address = %ip, "host-gw cannot reach this peer: it is not on this node's L2 segment (use vxlan)");
+    }
+    if let Some(spec) = local.vxlan.clone() {
+        // Drift repair for the device itself: a deleted VXLAN device is made again (same MAC, so
+        // the peers' entries stay right) with its address; reconcile then refills its
+        // neighbours, FDB and routes, and the fast path below re-attaches.
+        let addr = Ipv4Net::new(local.subnet.network(), 32).unwrap_or(local.subnet);
+        let existed = kernel
+            .call(move |k| {
+                let existed = k.ops.link_state(&spec.name)?.is_some();
+                k.ops.ensure_vxlan(&spec)?;
+                k.ops.ensure_address(&spec.name, addr)?;
+                Ok::<_, podnet_netlink::NetError>(existed)
+            })
+            .await??;
+        if !existed {
+            warn!(dev = %cfg.vxlan_dev, "VXLAN device was missing; created it again");
+        }
     }
     let (kind, l, w) = (cfg.backend, local.clone(), want.clone());
     let changes = kernel

@@ -48,6 +48,16 @@ pub struct VxlanSpec {
     pub mtu: u32,
 }
 
+impl VxlanSpec {
+    /// The device's MAC: locally administered, derived from the local address
+    /// (`0e:50:` + its four bytes), so a device deleted and created again — or made by another
+    /// agent run — keeps the address the peers' neighbour entries point at.
+    pub fn mac(&self) -> [u8; 6] {
+        let o = self.local.octets();
+        [0x0e, 0x50, o[0], o[1], o[2], o[3]]
+    }
+}
+
 /// What the agent reads back about a link.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LinkState {
@@ -67,8 +77,9 @@ pub trait BackendOps {
     fn delete_route(&mut self, route: &Route) -> Result<(), NetError>;
     /// `ip -j addr show DEV`; `None` when the link does not exist.
     fn link_state(&mut self, dev: &str) -> Result<Option<LinkState>, NetError>;
-    /// `ip link add NAME type vxlan id VNI dstport PORT local IP dev UNDERLAY nolearning;
-    /// ip link set NAME mtu MTU up` — kept if it already exists.
+    /// `ip link add NAME address MAC type vxlan id VNI dstport PORT local IP dev UNDERLAY
+    /// nolearning; ip link set NAME mtu MTU up` — kept if it already exists (its MAC set to the
+    /// spec's if it differs: `ip link set NAME address MAC`).
     fn ensure_vxlan(&mut self, spec: &VxlanSpec) -> Result<LinkState, NetError>;
     /// `ip link set DEV mtu MTU up`
     fn set_link_up(&mut self, dev: &str, mtu: u32) -> Result<LinkState, NetError>;

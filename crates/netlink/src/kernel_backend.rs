@@ -209,6 +209,7 @@ impl BackendOps for KernelNetOps {
                     .dev(under)
                     .learning(false)
                     .mtu(v.mtu)
+                    .address(v.mac().to_vec())
                     .build();
                 match h.link().add(msg).execute().await {
                     Err(e) if errno_of(&e) == Some(EEXIST) => {}
@@ -216,8 +217,16 @@ impl BackendOps for KernelNetOps {
                 }
             }
             let idx = index(&h, &v.name, &op).await?;
+            let mut set = LinkUnspec::new_with_index(idx).mtu(v.mtu).up();
+            // A device made before the MAC was derived (or changed by hand) gets it now.
+            if link_state(&h, &v.name)
+                .await?
+                .is_some_and(|l| l.mac != v.mac())
+            {
+                set = set.address(v.mac().to_vec());
+            }
             h.link()
-                .set(LinkUnspec::new_with_index(idx).mtu(v.mtu).up().build())
+                .set(set.build())
                 .execute()
                 .await
                 .map_err(nl(format!("ip link set {} mtu {} up", v.name, v.mtu)))?;

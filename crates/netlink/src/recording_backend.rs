@@ -65,13 +65,16 @@ impl BackendOps for RecordingNetOps {
     fn ensure_vxlan(&mut self, v: &VxlanSpec) -> Result<LinkState, NetError> {
         if !self.backend.links.contains_key(&v.name) {
             self.record(format!(
-                "ip link add {} type vxlan id {} dstport {} local {} dev {} nolearning",
-                v.name, v.vni, v.port, v.local, v.underlay_dev
+                "ip link add {} address {} type vxlan id {} dstport {} local {} dev {} nolearning",
+                v.name,
+                mac(&v.mac()),
+                v.vni,
+                v.port,
+                v.local,
+                v.underlay_dev
             ))?;
-            // A stable, locally administered MAC derived from the local address.
-            let o = v.local.octets();
             let state = LinkState {
-                mac: [0x0e, 0x50, o[0], o[1], o[2], o[3]],
+                mac: v.mac(),
                 ..Default::default()
             };
             self.backend.links.insert(v.name.clone(), state);

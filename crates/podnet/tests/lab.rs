@@ -347,6 +347,60 @@ fn host_gw_with_ebpf_host_routing() {
     );
 }
 
+/// Drift repair of the VXLAN device itself: deleted on a node, the agent makes it again at its
+/// next resync with the same MAC (the peers' neighbour entries stay right), its address, its
+/// routes, neighbours and FDB, and the fast path's filter; the matrix passes again.
+#[test]
+fn deleted_vxlan_device_comes_back() {
+    let lab = Lab::up(
+        "vd",
+        &["--backend", "vxlan", "--nodes", "2", "--pod-path", "ebpf"],
+    );
+    let show = || {
+        let out = lab.exec("n1", &["ip", "-j", "-d", "addr", "show", "podnet.1"]);
+        out.status
+            .success()
+            .then(|| serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()[0].clone())
+    };
+    let before = show().expect("podnet.1 on n1");
+    ok(
+        &lab.exec("n1", &["ip", "link", "del", "podnet.1"]),
+        "ip link del",
+    );
+    assert!(show().is_none());
+    let green = (0..150).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        show().is_some() && lab.check().status.success()
+    });
+    assert!(
+        green,
+        "the lab did not recover: {}",
+        ok(&lab.check(), "check")
+    );
+    let after = show().unwrap();
+    assert_eq!(after["address"], before["address"], "{after}");
+    // IPv4 only: the IPv6 link-local address comes back too, but "tentative" for a second.
+    let v4 = |v: &serde_json::Value| -> Vec<String> {
+        v["addr_info"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["family"] == "inet")
+            .map(|a| format!("{}/{}", a["local"], a["prefixlen"]))
+            .collect()
+    };
+    assert_eq!(v4(&after), v4(&before), "{after}");
+    assert_eq!(v4(&before).len(), 1, "{before}");
+    let tc = ok(
+        &lab.exec(
+            "n1",
+            &["tc", "filter", "show", "dev", "podnet.1", "ingress"],
+        ),
+        "tc filter show",
+    );
+    assert!(tc.contains("from_uplink"), "{tc}");
+}
+
 /// An agent run with `--fast-path` on nodes of *bridged* pods changes nothing: `from_uplink`
 /// fast-paths only into routed pods' veths (`bpf_redirect_peer` into the bridge would drop the
 /// packet), so the whole matrix still passes on the kernel path.
