@@ -250,7 +250,8 @@ pub async fn run<D: Datastore>(
         },
         vxlan,
     };
-    let mut guard: Option<BTreeSet<Ipv4Addr>> = None;
+    // The peers last written to nftables, and when.
+    let mut guard: Option<(BTreeSet<Ipv4Addr>, std::time::Instant)> = None;
     let mut revision = 0;
     let mut renew_at = tokio::time::Instant::now() + cfg.lease_ttl / 3;
     let mut resync_at = tokio::time::Instant::now();
@@ -355,7 +356,7 @@ async fn converge<D: Datastore>(
     kernel: &Kernel,
     local: &LocalNode,
     public_ip: Ipv4Addr,
-    guard: &mut Option<BTreeSet<Ipv4Addr>>,
+    guard: &mut Option<(BTreeSet<Ipv4Addr>, std::time::Instant)>,
     relay: Option<&Relay>,
 ) -> Result<(), AgentError> {
     let (leases, _) = list_leases(store).await?;
@@ -425,22 +426,27 @@ async fn converge<D: Datastore>(
             "reconciled backend"
         );
     }
-    // Applied on every pass, not only when the peers change: one atomic transaction that also
-    // repairs drift (a flushed ruleset, a deleted element) and keeps the guard's counter.
-    let mut script = nonat_script(&want.peer_ips);
-    if cfg.backend == BackendKind::Vxlan {
-        script.push_str(&vxlan_guard_script(cfg.vxlan_port, &want.peer_ips));
-    }
-    kernel
-        .call(move |k| k.nft.apply(&script))
-        .await?
-        .map_err(|e| AgentError::Config(e.to_string()))?;
-    if guard.as_ref() != Some(&want.peer_ips) {
-        info!(
-            peers = want.peer_ips.len(),
-            "node addresses in nftables updated"
-        );
-        *guard = Some(want.peer_ips.clone());
+    // Applied when the peers change and once per resync period besides: one atomic transaction
+    // (an `nft -f`) that also repairs drift (a flushed ruleset, a deleted element) and keeps the
+    // guard's counter. Not on every pass: watch events (lease renewals) come far more often.
+    let changed = guard.as_ref().map(|g| &g.0) != Some(&want.peer_ips);
+    let due = guard.as_ref().is_none_or(|g| g.1.elapsed() >= cfg.resync);
+    if changed || due {
+        let mut script = nonat_script(&want.peer_ips);
+        if cfg.backend == BackendKind::Vxlan {
+            script.push_str(&vxlan_guard_script(cfg.vxlan_port, &want.peer_ips));
+        }
+        kernel
+            .call(move |k| k.nft.apply(&script))
+            .await?
+            .map_err(|e| AgentError::Config(e.to_string()))?;
+        if changed {
+            info!(
+                peers = want.peer_ips.len(),
+                "node addresses in nftables updated"
+            );
+        }
+        *guard = Some((want.peer_ips.clone(), std::time::Instant::now()));
     }
     let unreachable = want
         .unreachable

@@ -17,14 +17,20 @@
 //! (connect, exchange, close). Reported: the median over the rounds with min–max, as a table,
 //! `--json`, and `--svg FILE` (a chart). Everything it built is removed at the end, also on
 //! failure.
+//!
+//! This file builds the labs and measures; `report` turns the samples into medians, targets and
+//! the table, `chart` draws the SVG.
 
 use std::fmt::Write as _;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use serde::Serialize;
 
+mod chart;
+mod report;
+
+use self::report::{targets, PathResult, Report, Stat, Throughput};
 use crate::lab::sh::{command, run};
 use crate::lab::spec::LabSpec;
 use crate::lab::state::LabState;
@@ -52,117 +58,6 @@ pub struct NetBenchArgs {
     /// Also write a chart of the results (SVG) to this file.
     #[arg(long)]
     pub svg: Option<std::path::PathBuf>,
-}
-
-/// A median with its range.
-#[derive(Debug, Clone, Copy, Serialize)]
-struct Stat {
-    median: f64,
-    min: f64,
-    max: f64,
-}
-
-impl Stat {
-    fn of(mut v: Vec<f64>) -> Stat {
-        v.retain(|x| x.is_finite());
-        v.sort_by(|a, b| a.total_cmp(b));
-        match (v.first(), v.last()) {
-            (Some(min), Some(max)) => Stat {
-                median: v[v.len() / 2],
-                min: *min,
-                max: *max,
-            },
-            _ => Stat {
-                median: f64::NAN,
-                min: f64::NAN,
-                max: f64::NAN,
-            },
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-struct Throughput {
-    streams: u32,
-    gbps: Stat,
-    /// Median Gbit/s over the underlay's median.
-    vs_underlay: f64,
-    /// Paired: this path's Gbit/s over the underlay's in the same round (the two measured
-    /// minutes apart at most), median and range over the rounds — robust to the machine's load
-    /// drifting during a run.
-    vs_underlay_paired: Option<Stat>,
-    cpu_s_per_gb: f64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-struct PathResult {
-    path: String,
-    throughput: Vec<Throughput>,
-    /// Median latency of one 64-byte exchange on an open connection, µs.
-    rr_p50_us: Option<Stat>,
-    rr_p99_us: Option<Stat>,
-    /// Connections per second (connect, exchange, close).
-    connections_per_s: Option<Stat>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-struct Report {
-    command: String,
-    paths: Vec<PathResult>,
-    /// The targets of docs/benchmarks.md whose two paths were both measured with one stream.
-    targets: Vec<TargetResult>,
-}
-
-/// A path's single-stream throughput against a reference path, and the ratio it should reach.
-#[derive(Debug, Clone, Serialize)]
-struct TargetResult {
-    path: String,
-    reference: String,
-    at_least: f64,
-    /// Median over median.
-    ratio: f64,
-    /// Per-round ratios (the two measured in the same round): median and range.
-    paired: Stat,
-    /// "yes" (both ratios reach it), "paired only", "medians only" or "no".
-    met: &'static str,
-}
-
-/// (path, reference, ratio to reach) with one stream — the targets of issue C / PERFORMANCE.md.
-const TARGETS: [(&str, &str, f64); 5] = [
-    ("host-gw pod→pod", UNDERLAY, 0.95),
-    ("host-gw pod→pod (routed veth)", UNDERLAY, 0.95),
-    ("host-gw pod→pod (eBPF host routing)", UNDERLAY, 0.95),
-    (PODNET_VXLAN_PATH, HAND_VXLAN_PATH, 0.98),
-    ("udp pod→pod", "vxlan pod→pod", 0.80),
-];
-
-/// The targets whose paths are both in `names`, from single-stream throughput per round
-/// (`gbps[path][round]`, paths in `names` order). Pure, for tests.
-fn targets(names: &[String], gbps: &[Vec<f64>]) -> Vec<TargetResult> {
-    let find = |n: &str| names.iter().position(|x| x == n);
-    TARGETS
-        .iter()
-        .filter_map(|&(path, reference, at_least)| {
-            let (p, r) = (find(path)?, find(reference)?);
-            let (a, b) = (&gbps[p], &gbps[r]);
-            let ratio = Stat::of(a.clone()).median / Stat::of(b.clone()).median;
-            let paired = Stat::of(a.iter().zip(b).map(|(x, y)| x / y).collect());
-            let met = match (ratio >= at_least, paired.median >= at_least) {
-                (true, true) => "yes",
-                (false, true) => "paired only",
-                (true, false) => "medians only",
-                (false, false) => "no",
-            };
-            Some(TargetResult {
-                path: path.into(),
-                reference: reference.into(),
-                at_least,
-                ratio,
-                paired,
-                met,
-            })
-        })
-        .collect()
 }
 
 struct Path {
@@ -274,12 +169,13 @@ pub fn run_bench(a: &NetBenchArgs) -> Result<()> {
     }
     let report = result?;
     if let Some(path) = &a.svg {
-        std::fs::write(path, svg(&report)).with_context(|| format!("write {}", path.display()))?;
+        std::fs::write(path, chart::svg(&report))
+            .with_context(|| format!("write {}", path.display()))?;
     }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print!("{}", table(&report));
+        print!("{}", report::table(&report));
     }
     Ok(())
 }
@@ -300,77 +196,6 @@ fn command_line(a: &NetBenchArgs) -> String {
         let _ = write!(s, " --only '{}'", a.only.join(","));
     }
     s
-}
-
-fn table(r: &Report) -> String {
-    let mut out = format!("{}\n", r.command);
-    let _ = writeln!(
-        out,
-        "{:<34} {:>7} {:>8} {:>15} {:>9} {:>17} {:>8} {:>9} {:>9} {:>9}",
-        "path",
-        "streams",
-        "Gbit/s",
-        "min-max",
-        "vs under",
-        "paired (min-max)",
-        "CPU s/GB",
-        "RR p50µs",
-        "RR p99µs",
-        "conn/s"
-    );
-    for p in &r.paths {
-        for (i, t) in p.throughput.iter().enumerate() {
-            let lat = |s: &Option<Stat>| match (i, s) {
-                (0, Some(s)) => format!("{:.0}", s.median),
-                _ => String::new(),
-            };
-            let _ = writeln!(
-                out,
-                "{:<34} {:>7} {:>8.2} {:>7.2}-{:<7.2} {:>9} {:>17} {:>8.2} {:>9} {:>9} {:>9}",
-                if i == 0 { p.path.as_str() } else { "" },
-                t.streams,
-                t.gbps.median,
-                t.gbps.min,
-                t.gbps.max,
-                if t.vs_underlay.is_finite() {
-                    format!("{:.2}x", t.vs_underlay)
-                } else {
-                    "-".into()
-                },
-                match t.vs_underlay_paired {
-                    Some(s) if s.median.is_finite() => {
-                        format!("{:.2}x ({:.2}-{:.2})", s.median, s.min, s.max)
-                    }
-                    _ => "-".into(),
-                },
-                t.cpu_s_per_gb,
-                lat(&p.rr_p50_us),
-                lat(&p.rr_p99_us),
-                lat(&p.connections_per_s),
-            );
-        }
-    }
-    if !r.targets.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n{:<62} {:>8} {:>13} {:>17}  met",
-            "target (1 stream): path / reference", "at least", "median/median", "paired (min-max)"
-        );
-        for t in &r.targets {
-            let _ = writeln!(
-                out,
-                "{:<62} {:>7.2}x {:>12.2}x {:>5.2}x ({:.2}-{:.2})  {}",
-                format!("{} / {}", t.path, t.reference),
-                t.at_least,
-                t.ratio,
-                t.paired.median,
-                t.paired.min,
-                t.paired.max,
-                t.met
-            );
-        }
-    }
-    out
 }
 
 const UNDERLAY: &str = "node→node (underlay)";
@@ -622,142 +447,9 @@ fn ns_of(st: &LabState, what: &str) -> String {
         .unwrap_or_default()
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-/// A chart a person can open: throughput bars per path and stream count (with min–max
-/// whiskers), then RR latency and connection rate.
-fn svg(r: &Report) -> String {
-    const LABEL: f64 = 250.0;
-    const WIDTH: f64 = 980.0;
-    const BAR: f64 = 14.0;
-    let colors = ["#4878a8", "#e49444", "#6a9f58", "#967662"];
-    let nstreams = r.paths.first().map_or(0, |p| p.throughput.len());
-    let row_h = BAR * nstreams.max(1) as f64 + 10.0;
-    let panel = |title: &str, y0: f64| {
-        format!(
-            "<text x=\"10\" y=\"{:.1}\" font-size=\"15\" font-weight=\"bold\">{}</text>\n",
-            y0 - 8.0,
-            esc(title)
-        )
-    };
-    let mut body = String::new();
-    let mut y = 60.0;
-    // Panel 1: throughput.
-    let max_gbps = r
-        .paths
-        .iter()
-        .flat_map(|p| p.throughput.iter().map(|t| t.gbps.max))
-        .filter(|v| v.is_finite())
-        .fold(1.0f64, f64::max);
-    let scale = (WIDTH - LABEL - 130.0) / max_gbps;
-    body.push_str(&panel(
-        "TCP throughput, Gbit/s (median of the rounds; whiskers: min–max)",
-        y,
-    ));
-    for p in &r.paths {
-        let _ = writeln!(
-            body,
-            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" font-size=\"12\">{}</text>",
-            LABEL - 8.0,
-            y + row_h / 2.0,
-            esc(&p.path)
-        );
-        for (j, t) in p.throughput.iter().enumerate() {
-            let by = y + j as f64 * BAR;
-            let w = (t.gbps.median * scale).max(0.0);
-            let _ = writeln!(
-                body,
-                "<rect x=\"{LABEL}\" y=\"{by:.1}\" width=\"{w:.1}\" height=\"{:.1}\" fill=\"{}\"/>",
-                BAR - 2.0,
-                colors[j % colors.len()]
-            );
-            let (x0, x1, cy) = (
-                LABEL + t.gbps.min * scale,
-                LABEL + t.gbps.max * scale,
-                by + (BAR - 2.0) / 2.0,
-            );
-            let _ = writeln!(
-                body,
-                "<line x1=\"{x0:.1}\" y1=\"{cy:.1}\" x2=\"{x1:.1}\" y2=\"{cy:.1}\" stroke=\"#222\"/>"
-            );
-            let _ = writeln!(
-                body,
-                "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\">{:.2} ({} stream{})</text>",
-                x1.max(LABEL + w) + 6.0,
-                by + BAR - 4.0,
-                t.gbps.median,
-                t.streams,
-                if t.streams == 1 { "" } else { "s" }
-            );
-        }
-        y += row_h;
-    }
-    // Panels 2 and 3: latency and connection rate (if measured).
-    type Pick = fn(&PathResult) -> Option<Stat>;
-    let more: [(&str, Pick, &str); 2] = [
-        (
-            "Request/response latency, µs (64-byte exchange, median p50 of the rounds)",
-            |p| p.rr_p50_us,
-            "#8c6bb1",
-        ),
-        (
-            "Connection rate, connections/s (connect, exchange, close)",
-            |p| p.connections_per_s,
-            "#c44e52",
-        ),
-    ];
-    for (title, pick, color) in more {
-        if r.paths.iter().all(|p| pick(p).is_none()) {
-            continue;
-        }
-        y += 40.0;
-        body.push_str(&panel(title, y));
-        let max = r
-            .paths
-            .iter()
-            .filter_map(|p| pick(p).map(|s| s.max))
-            .filter(|v| v.is_finite())
-            .fold(1.0f64, f64::max);
-        let scale = (WIDTH - LABEL - 80.0) / max;
-        for p in &r.paths {
-            let Some(s) = pick(p) else { continue };
-            let w = (s.median * scale).max(0.0);
-            let _ = writeln!(
-                body,
-                "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" font-size=\"12\">{}</text>\n\
-                 <rect x=\"{LABEL}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{:.1}\" fill=\"{color}\"/>\n\
-                 <line x1=\"{:.1}\" y1=\"{:.1}\" x2=\"{:.1}\" y2=\"{:.1}\" stroke=\"#222\"/>\n\
-                 <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\">{:.0}</text>",
-                LABEL - 8.0,
-                y + BAR - 3.0,
-                esc(&p.path),
-                BAR - 2.0,
-                LABEL + s.min * scale,
-                y + (BAR - 2.0) / 2.0,
-                LABEL + s.max * scale,
-                y + (BAR - 2.0) / 2.0,
-                LABEL + (s.max * scale).max(w) + 6.0,
-                y + BAR - 4.0,
-                s.median
-            );
-            y += BAR + 4.0;
-        }
-    }
-    let height = y + 30.0;
-    format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{height:.0}\" \
-         font-family=\"sans-serif\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
-         <text x=\"10\" y=\"22\" font-size=\"13\">{}</text>\n{body}</svg>\n",
-        esc(&r.command)
-    )
-}
-
 #[cfg(test)]
 mod tests {
+    use super::report::TARGETS;
     use super::*;
 
     #[test]
@@ -792,39 +484,5 @@ mod tests {
             assert!(all.iter().any(|x| x == path), "{path}");
             assert!(all.iter().any(|x| x == reference), "{reference}");
         }
-    }
-
-    #[test]
-    fn targets_report_both_ratios_and_which_one_is_met() {
-        let names: Vec<String> = [
-            UNDERLAY,
-            "host-gw pod→pod (eBPF host routing)",
-            "udp pod→pod",
-        ]
-        .map(String::from)
-        .to_vec();
-        let gbps = vec![
-            vec![10.0, 12.0, 8.0],
-            vec![9.8, 11.0, 8.4],
-            vec![5.0, 5.0, 5.0],
-        ];
-        let t = targets(&names, &gbps);
-        // udp's reference (vxlan pod→pod) was not measured: no target for it.
-        assert_eq!(t.len(), 1);
-        let t = &t[0];
-        assert_eq!(t.reference, UNDERLAY);
-        assert!((t.ratio - 9.8 / 10.0).abs() < 1e-9, "{t:?}");
-        assert!((t.paired.median - 0.98).abs() < 1e-9, "{t:?}");
-        assert!((t.paired.max - 1.05).abs() < 1e-9, "{t:?}");
-        assert_eq!(t.met, "yes");
-        // Paired ratios 0.90, 0.97, 1.05 reach 0.95; the medians (9.0 / 10.0) do not.
-        let low = targets(
-            &names,
-            &[vec![10.0, 12.0, 8.0], vec![9.0, 11.6, 8.4], vec![]],
-        );
-        assert!((low[0].ratio - 0.9).abs() < 1e-9);
-        assert_eq!(low[0].met, "paired only", "{:?}", low[0]);
-        let none = targets(&names, &[vec![10.0; 3], vec![5.0; 3], vec![]]);
-        assert_eq!(none[0].met, "no");
     }
 }
