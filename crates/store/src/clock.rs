@@ -49,3 +49,33 @@ impl<C: Clock> Clock for std::sync::Arc<C> {
         (**self).now_ms()
     }
 }
+
+/// Wall time as tokio sees it: the system clock at the first call, advanced by tokio's monotonic
+/// clock. Under `tokio::time::pause()` it moves only when the test's runtime advances time, so a
+/// whole agent against the in-memory store runs on paused time.
+#[derive(Debug)]
+pub struct TokioClock {
+    start_ms: i64,
+    start: tokio::time::Instant,
+}
+
+impl TokioClock {
+    pub fn new() -> Self {
+        TokioClock {
+            start_ms: SystemClock.now_ms(),
+            start: tokio::time::Instant::now(),
+        }
+    }
+}
+
+impl Default for TokioClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for TokioClock {
+    fn now_ms(&self) -> i64 {
+        self.start_ms + self.start.elapsed().as_millis() as i64
+    }
+}

@@ -6,7 +6,7 @@
 //! Leases are rows with an expiry time; expired leases and their keys are removed (with delete
 //! events) by whichever operation notices them first. Watch is a poll of the event log, which
 //! keeps the most recent [`EVENT_LOG_KEEP`] changes; a watcher that fell further behind gets
-//! [`StoreError::Backend`] and must re-list.
+//! [`StoreError::Compacted`] and must re-list.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -380,14 +380,19 @@ impl Datastore for EmbeddedStore {
             let p = prefix.to_string();
             let (events, rev) = self
                 .with(move |conn, inner| {
-                    let err = |source| StoreError::Sqlite { path: inner.path.display().to_string(), source };
-                    let oldest: Option<Revision> =
-                        conn.query_row("SELECT MIN(rev) FROM events", [], |r| r.get(0)).map_err(err)?;
+                    let err = |source| StoreError::Sqlite {
+                        path: inner.path.display().to_string(),
+                        source,
+                    };
+                    let oldest: Option<Revision> = conn
+                        .query_row("SELECT MIN(rev) FROM events", [], |r| r.get(0))
+                        .map_err(err)?;
                     if let Some(oldest) = oldest {
                         if after + 1 < oldest {
-                            return Err(StoreError::Backend(format!(
-                                "watch from revision {after} is compacted (oldest kept: {oldest}); re-list"
-                            )));
+                            return Err(StoreError::Compacted {
+                                requested: after,
+                                oldest,
+                            });
                         }
                     }
                     let mut stmt = conn
@@ -398,17 +403,28 @@ impl Datastore for EmbeddedStore {
                         .map_err(err)?;
                     let events = stmt
                         .query_map(params![after, p], |r| {
-                            let (rev, key, value, lease): (Revision, String, Option<String>, Option<i64>) =
-                                (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+                            let (rev, key, value, lease): (
+                                Revision,
+                                String,
+                                Option<String>,
+                                Option<i64>,
+                            ) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
                             Ok(match value {
-                                Some(value) => Event::Put(KeyValue { key, value, mod_revision: rev, lease: lease.map(LeaseId) }),
+                                Some(value) => Event::Put(KeyValue {
+                                    key,
+                                    value,
+                                    mod_revision: rev,
+                                    lease: lease.map(LeaseId),
+                                }),
                                 None => Event::Delete { key, revision: rev },
                             })
                         })
                         .map_err(err)?
                         .collect::<Result<Vec<_>, _>>()
                         .map_err(err)?;
-                    let rev: Revision = conn.query_row("SELECT v FROM meta WHERE k = 'rev'", [], |r| r.get(0)).map_err(err)?;
+                    let rev: Revision = conn
+                        .query_row("SELECT v FROM meta WHERE k = 'rev'", [], |r| r.get(0))
+                        .map_err(err)?;
                     Ok((events, rev))
                 })
                 .await?;

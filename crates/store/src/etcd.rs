@@ -11,8 +11,8 @@ use etcd_client::{
     WatchOptions,
 };
 
-use crate::types::{Event, KeyValue, LeaseId, Revision, StoreError};
-use crate::Datastore;
+use crate::types::{Event, KeyValue, LeaseId, Revision, StoreError, WatchBatch};
+use crate::{Datastore, WatchStream};
 
 /// How long one request may take before the store counts as unavailable.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(3);
@@ -50,6 +50,17 @@ impl EtcdStore {
             .await
             .map_err(unavailable)?;
         Ok(EtcdStore { client })
+    }
+
+    /// Compacts the history up to `revision` (`etcdctl compact REV`): watches from before it
+    /// fail with [`StoreError::Compacted`]. Operators and tests use it; agents never do.
+    pub async fn compact(&self, revision: Revision) -> Result<(), StoreError> {
+        self.client
+            .clone()
+            .compact(revision, None)
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
     }
 
     async fn txn_put(
@@ -208,29 +219,101 @@ impl Datastore for EtcdStore {
                 return Err(StoreError::Unavailable("watch stream closed".into()));
             };
             if resp.compact_revision() > 0 {
-                return Err(StoreError::Backend(format!(
-                    "watch from revision {after} is compacted (at {}); re-list",
-                    resp.compact_revision()
-                )));
+                return Err(StoreError::Compacted {
+                    requested: after,
+                    oldest: resp.compact_revision(),
+                });
             }
-            let events: Vec<Event> = resp
-                .events()
-                .iter()
-                .filter_map(|e| {
-                    let k = e.kv()?;
-                    next = next.max(k.mod_revision());
-                    Some(match e.event_type() {
-                        EventType::Put => Event::Put(kv(k)),
-                        EventType::Delete => Event::Delete {
-                            key: String::from_utf8_lossy(k.key()).into_owned(),
-                            revision: k.mod_revision(),
-                        },
-                    })
-                })
-                .collect();
+            let events = events_of(&resp, &mut next);
             if !events.is_empty() {
                 return Ok((events, next));
             }
         }
     }
+
+    /// One etcd watch stream for the stream's whole life (no new request per batch); progress
+    /// notifications keep the resume revision moving while nothing under the prefix changes.
+    fn watch_stream(&self, prefix: &str, after: Revision) -> WatchStream {
+        let (client, prefix) = (self.client.clone(), prefix.to_string());
+        WatchStream::spawn(move |tx| async move {
+            let opts = WatchOptions::new()
+                .with_prefix()
+                .with_progress_notify()
+                .with_start_revision(after + 1);
+            let mut client = client;
+            let mut stream = match client.watch(prefix.as_str(), Some(opts)).await {
+                Ok(w) => w,
+                Err(e) => {
+                    tx.send(Err(unavailable(e))).await;
+                    return;
+                }
+            };
+            let mut next = after;
+            loop {
+                let resp = match stream.message().await {
+                    Ok(Some(r)) => r,
+                    Ok(None) => {
+                        tx.send(Err(StoreError::Unavailable("watch stream closed".into())))
+                            .await;
+                        return;
+                    }
+                    Err(e) => {
+                        tx.send(Err(unavailable(e))).await;
+                        return;
+                    }
+                };
+                if resp.compact_revision() > 0 {
+                    tx.send(Err(StoreError::Compacted {
+                        requested: next,
+                        oldest: resp.compact_revision(),
+                    }))
+                    .await;
+                    return;
+                }
+                if resp.canceled() {
+                    let why = resp.cancel_reason().to_string();
+                    tx.send(Err(StoreError::Unavailable(format!(
+                        "watch canceled: {why}"
+                    ))))
+                    .await;
+                    return;
+                }
+                let events = events_of(&resp, &mut next);
+                if let Some(h) = resp.header() {
+                    // A progress notification (no events) carries the revision reached.
+                    if events.is_empty() && h.revision() > next {
+                        next = h.revision();
+                    }
+                }
+                if events.is_empty() {
+                    continue;
+                }
+                let batch = WatchBatch {
+                    events,
+                    revision: next,
+                };
+                if !tx.send(Ok(batch)).await {
+                    return;
+                }
+            }
+        })
+    }
+}
+
+/// The events of one watch response; `next` moves to the newest revision among them.
+fn events_of(resp: &etcd_client::WatchResponse, next: &mut Revision) -> Vec<Event> {
+    resp.events()
+        .iter()
+        .filter_map(|e| {
+            let k = e.kv()?;
+            *next = (*next).max(k.mod_revision());
+            Some(match e.event_type() {
+                EventType::Put => Event::Put(kv(k)),
+                EventType::Delete => Event::Delete {
+                    key: String::from_utf8_lossy(k.key()).into_owned(),
+                    revision: k.mod_revision(),
+                },
+            })
+        })
+        .collect()
 }

@@ -3,9 +3,11 @@
 //! The semantics are etcd's, because etcd is the multi-machine backend: every change gets a
 //! global, increasing revision; keys can be created only if absent or replaced only if unchanged
 //! since a revision (compare-and-swap); keys can be tied to a lease that expires unless kept
-//! alive; and a watcher receives every change after a revision. [`embedded::EmbeddedStore`]
+//! alive; and a watcher receives every change after a revision, unless the store has compacted
+//! it away ([`StoreError::Compacted`]: re-list). [`embedded::EmbeddedStore`]
 //! provides the same on one machine with no server: a SQLite file that any number of agent
-//! processes share. Time comes from an injectable [`Clock`].
+//! processes share; [`memory::MemoryStore`] is the same in memory, with fault injection, for tests
+//! of whole agents. Time comes from an injectable [`Clock`].
 //!
 //! Values are strings (podnet stores JSON). This crate knows nothing about subnets or nodes.
 #![forbid(unsafe_code)]
@@ -14,16 +16,19 @@ pub mod clock;
 pub mod embedded;
 pub mod etcd;
 pub mod etcd_server;
+pub mod memory;
 mod types;
+mod watch;
 
-pub use clock::{Clock, ManualClock, SystemClock};
-pub use types::{Event, KeyValue, LeaseId, Revision, StoreError};
+pub use clock::{Clock, ManualClock, SystemClock, TokioClock};
+pub use types::{Event, KeyValue, LeaseId, Revision, StoreError, WatchBatch};
+pub use watch::{Sender, WatchStream};
 
 use std::future::Future;
 use std::time::Duration;
 
 /// A shared key-value store with etcd semantics.
-pub trait Datastore: Send + Sync + 'static {
+pub trait Datastore: Clone + Send + Sync + 'static {
     /// One key, if present.
     fn get(&self, key: &str) -> impl Future<Output = Result<Option<KeyValue>, StoreError>> + Send;
 
@@ -70,4 +75,10 @@ pub trait Datastore: Send + Sync + 'static {
         after: Revision,
         timeout: Duration,
     ) -> impl Future<Output = Result<(Vec<Event>, Revision), StoreError>> + Send;
+
+    /// Every change under `prefix` after revision `after`, as one long-lived stream (informers).
+    /// The default follows [`Datastore::watch`] in bounded waits; etcd keeps one watch stream.
+    fn watch_stream(&self, prefix: &str, after: Revision) -> WatchStream {
+        watch::polled(self, prefix, after)
+    }
 }

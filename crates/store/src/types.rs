@@ -23,6 +23,14 @@ pub enum Event {
     Delete { key: String, revision: Revision },
 }
 
+/// What one wake-up of a [`crate::WatchStream`] carries: the changes (possibly none, as a
+/// progress note) and the revision to resume after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchBatch {
+    pub events: Vec<Event>,
+    pub revision: Revision,
+}
+
 /// Datastore failures.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -35,6 +43,13 @@ pub enum StoreError {
     Sqlite {
         path: String,
         source: rusqlite::Error,
+    },
+    /// A watch asked for changes the store no longer keeps: re-list, then watch from the list's
+    /// revision.
+    #[error("watch from revision {requested} is compacted (oldest kept: {oldest}); re-list")]
+    Compacted {
+        requested: Revision,
+        oldest: Revision,
     },
     #[error("datastore: {0}")]
     Backend(String),

@@ -155,3 +155,25 @@ async fn many_clients_race_for_keys() {
     let s = EmbeddedStore::open(&path).unwrap();
     assert_eq!(s.list("/race/").await.unwrap().0.len(), 16);
 }
+
+#[tokio::test]
+async fn watch_behind_the_kept_log_is_a_typed_compaction() {
+    let (_d, s, _clock) = store();
+    let (_, rev) = s.list("/c/").await.unwrap();
+    let n = podnet_store::embedded::EVENT_LOG_KEEP + 10;
+    for i in 0..n {
+        s.create(&format!("/c/{i}"), "x", None).await.unwrap();
+    }
+    match s.watch("/c/", rev, Duration::from_millis(10)).await {
+        Err(StoreError::Compacted { requested, oldest }) => {
+            assert_eq!(requested, rev);
+            assert!(oldest > rev + 1);
+        }
+        other => panic!("expected a compaction error, got {other:?}"),
+    }
+    let (_, now) = s.list("/c/").await.unwrap();
+    let mut w = s.watch_stream("/c/", now);
+    s.create("/c/last", "x", None).await.unwrap();
+    let b = w.next().await.unwrap();
+    assert!(matches!(&b.events[..], [Event::Put(kv)] if kv.key == "/c/last"));
+}

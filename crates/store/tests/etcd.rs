@@ -92,3 +92,37 @@ async fn etcd_race_for_keys() {
     }
     assert_eq!(total, 16);
 }
+
+#[tokio::test]
+async fn etcd_watch_stream_and_compaction() {
+    let (_dir, _server, s) = etcd().await;
+    let (_, rev) = s.list("/w/").await.unwrap();
+    let mut w = s.watch_stream("/w/", rev);
+    s.create("/w/a", "1", None).await.unwrap();
+    s.create("/elsewhere", "x", None).await.unwrap();
+    s.create("/w/b", "2", None).await.unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let b = tokio::time::timeout(Duration::from_secs(5), w.next())
+            .await
+            .expect("events within 5 s")
+            .unwrap();
+        seen.extend(b.events);
+    }
+    assert!(
+        matches!(&seen[..], [Event::Put(a), Event::Put(b)] if a.key == "/w/a" && b.key == "/w/b")
+    );
+    drop(w);
+    // Compacted history: a stream from before the compaction ends with the typed error.
+    for i in 0..5 {
+        s.create(&format!("/w/c{i}"), "x", None).await.unwrap();
+    }
+    let (_, now) = s.list("/").await.unwrap();
+    s.compact(now).await.unwrap();
+    let mut w = s.watch_stream("/w/", rev);
+    let err = tokio::time::timeout(Duration::from_secs(5), w.next())
+        .await
+        .expect("an answer within 5 s")
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Compacted { .. }), "{err}");
+}
