@@ -122,6 +122,124 @@ pub fn plan_claim(
     ClaimPlan::Create(order)
 }
 
+/// A lease the agent refused to act on, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Refused {
+    pub key: String,
+    pub reason: String,
+}
+
+/// The leases of a store read as untrusted input: those safe to install, and those refused.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LeaseSet {
+    pub accepted: Vec<Existing>,
+    pub refused: Vec<Refused>,
+}
+
+/// Reads raw `(key, value, mod_revision)` entries under [`SUBNETS_PREFIX`] as untrusted input,
+/// like CNI stdin: a lease is installed (as a route, a VXLAN peer, a no-NAT address) only if its
+/// key names an aligned subnet of exactly the cluster's per-node size inside the cluster CIDR,
+/// its record parses, names a valid node and a usable unicast underlay address outside the
+/// cluster CIDR, and (vxlan) a unicast VTEP MAC; and if no earlier lease (by revision, then key)
+/// already holds an overlapping subnet, the same node name or the same underlay address.
+/// Everything else is refused with a reason.
+pub fn validate_leases<'a>(
+    cfg: &SubnetConfig,
+    entries: impl IntoIterator<Item = (&'a str, &'a str, i64)>,
+) -> LeaseSet {
+    let mut entries: Vec<(&str, &str, i64)> = entries.into_iter().collect();
+    entries.sort_by(|a, b| (a.2, a.0).cmp(&(b.2, b.0)));
+    let mut out = LeaseSet::default();
+    for (key, value, revision) in entries {
+        match check_lease(cfg, key, value, revision, &out.accepted) {
+            Ok(e) => out.accepted.push(e),
+            Err(reason) => out.refused.push(Refused {
+                key: key.chars().take(200).collect(),
+                reason,
+            }),
+        }
+    }
+    out.accepted.sort_by_key(|e| e.subnet);
+    out
+}
+
+fn check_lease(
+    cfg: &SubnetConfig,
+    key: &str,
+    value: &str,
+    revision: i64,
+    accepted: &[Existing],
+) -> Result<Existing, String> {
+    let subnet = parse_key(key).ok_or("malformed key (want /podnet/subnets/A.B.C.D-LEN)")?;
+    if subnet.prefix_len() != cfg.subnet_len || !cfg.cluster.contains(&subnet) {
+        return Err(format!(
+            "subnet {subnet} is not a /{} of the cluster CIDR {}",
+            cfg.subnet_len, cfg.cluster
+        ));
+    }
+    let record: LeaseRecord =
+        serde_json::from_str(value).map_err(|e| format!("malformed record: {e}"))?;
+    if !valid_node_name(&record.node) {
+        return Err(format!(
+            "node name {:?} is not a DNS-1123 subdomain",
+            record.node.chars().take(64).collect::<String>()
+        ));
+    }
+    let ip = record.public_ip;
+    if ip.is_unspecified()
+        || ip.is_loopback()
+        || ip.is_multicast()
+        || ip.is_broadcast()
+        || ip.is_link_local()
+        || cfg.cluster.contains(&ip)
+    {
+        return Err(format!("publicIp {ip} is not a usable underlay address"));
+    }
+    if let Some(mac) = &record.vtep_mac {
+        match crate::backend::parse_mac(mac) {
+            Some(m) if m[0] & 1 == 0 && m != [0; 6] => {}
+            _ => return Err(format!("vtepMac {mac:?} is not a unicast MAC address")),
+        }
+    }
+    for other in accepted {
+        if other.subnet.contains(&subnet) || subnet.contains(&other.subnet) {
+            return Err(format!("subnet {subnet} overlaps {}", other.subnet));
+        }
+        if other.record.node == record.node {
+            return Err(format!(
+                "node {} already holds {}",
+                record.node, other.subnet
+            ));
+        }
+        if other.record.public_ip == ip {
+            return Err(format!(
+                "publicIp {ip} is already node {}'s",
+                other.record.node
+            ));
+        }
+    }
+    Ok(Existing {
+        subnet,
+        record,
+        revision,
+    })
+}
+
+/// A DNS-1123 subdomain: at most 253 characters of lowercase letters, digits, `-` and `.`, each
+/// dot-separated label starting and ending with a letter or digit.
+pub fn valid_node_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        })
+}
+
 fn fnv1a(bytes: &[u8]) -> u32 {
     bytes.iter().fold(0x811c_9dc5u32, |h, b| {
         (h ^ u32::from(*b)).wrapping_mul(0x0100_0193)
@@ -217,5 +335,140 @@ mod tests {
             panic!("expected create");
         };
         assert!(!order.contains(&"10.244.3.0/24".parse().unwrap()));
+    }
+
+    fn entry(subnet: &str, json: &str, rev: i64) -> (String, String, i64) {
+        (format!("{SUBNETS_PREFIX}{subnet}"), json.to_string(), rev)
+    }
+
+    #[test]
+    fn untrusted_leases_are_refused_with_a_reason() {
+        let cfg = cfg();
+        let good = r#"{"node":"n1","publicIp":"198.18.0.11","backend":"vxlan","vtepMac":"0e:00:00:00:00:01"}"#;
+        let table: Vec<((String, String, i64), &str)> = vec![
+            (entry("0.0.0.0-0", good, 1), "is not a /24"),
+            (entry("10.244.0.0-16", good, 1), "is not a /24"),
+            (entry("10.245.0.0-24", good, 1), "is not a /24"),
+            (entry("10.244.0.0-25", good, 1), "is not a /24"),
+            (entry("10.244.0.1-24", good, 1), "malformed key"),
+            (entry("garbage", good, 1), "malformed key"),
+            (entry("10.244.1.0-24", "not json", 1), "malformed record"),
+            (
+                entry("10.244.1.0-24", r#"{"node":"n1"}"#, 1),
+                "malformed record",
+            ),
+            (
+                entry(
+                    "10.244.1.0-24",
+                    r#"{"node":"N_1","publicIp":"198.18.0.11","backend":"x"}"#,
+                    1,
+                ),
+                "DNS-1123",
+            ),
+            (
+                entry(
+                    "10.244.1.0-24",
+                    r#"{"node":"","publicIp":"198.18.0.11","backend":"x"}"#,
+                    1,
+                ),
+                "DNS-1123",
+            ),
+            (
+                entry(
+                    "10.244.1.0-24",
+                    r#"{"node":"n1","publicIp":"0.0.0.0","backend":"x"}"#,
+                    1,
+                ),
+                "usable underlay",
+            ),
+            (
+                entry(
+                    "10.244.1.0-24",
+                    r#"{"node":"n1","publicIp":"127.0.0.1","backend":"x"}"#,
+                    1,
+                ),
+                "usable underlay",
+            ),
+            (
+                entry(
+                    "10.244.1.0-24",
+                    r#"{"node":"n1","publicIp":"224.0.0.1","backend":"x"}"#,
+                    1,
+                ),
+                "usable underlay",
+            ),
+            (
+                entry(
+                    "10.244.1.0-24",
+                    r#"{"node":"n1","publicIp":"255.255.255.255","backend":"x"}"#,
+                    1,
+                ),
+                "usable underlay",
+            ),
+            (
+                entry(
+                    "10.244.1.0-24",
+                    r#"{"node":"n1","publicIp":"10.244.2.7","backend":"x"}"#,
+                    1,
+                ),
+                "usable underlay",
+            ),
+            (
+                entry(
+                    "10.244.1.0-24",
+                    r#"{"node":"n1","publicIp":"198.18.0.11","backend":"x","vtepMac":"zz"}"#,
+                    1,
+                ),
+                "unicast MAC",
+            ),
+            (
+                entry(
+                    "10.244.1.0-24",
+                    r#"{"node":"n1","publicIp":"198.18.0.11","backend":"x","vtepMac":"01:00:5e:00:00:01"}"#,
+                    1,
+                ),
+                "unicast MAC",
+            ),
+        ];
+        for ((k, v, r), want) in &table {
+            let set = validate_leases(&cfg, [(k.as_str(), v.as_str(), *r)]);
+            assert!(set.accepted.is_empty(), "{k} {v} was accepted");
+            assert!(
+                set.refused.len() == 1 && set.refused[0].reason.contains(want),
+                "{k} {v}: {:?}",
+                set.refused
+            );
+        }
+        let ok = entry("10.244.1.0-24", good, 1);
+        let set = validate_leases(&cfg, [(ok.0.as_str(), ok.1.as_str(), ok.2)]);
+        assert_eq!(set.accepted.len(), 1, "{:?}", set.refused);
+    }
+
+    #[test]
+    fn a_later_lease_cannot_take_a_node_name_or_address() {
+        let cfg = cfg();
+        let a = entry(
+            "10.244.1.0-24",
+            r#"{"node":"n1","publicIp":"198.18.0.11","backend":"x"}"#,
+            5,
+        );
+        let same_node = entry(
+            "10.244.2.0-24",
+            r#"{"node":"n1","publicIp":"198.18.0.12","backend":"x"}"#,
+            9,
+        );
+        let same_ip = entry(
+            "10.244.3.0-24",
+            r#"{"node":"n3","publicIp":"198.18.0.11","backend":"x"}"#,
+            7,
+        );
+        let set = validate_leases(
+            &cfg,
+            [&same_node, &a, &same_ip].map(|(k, v, r)| (k.as_str(), v.as_str(), *r)),
+        );
+        assert_eq!(set.accepted.len(), 1);
+        assert_eq!(set.accepted[0].record.node, "n1");
+        assert_eq!(set.accepted[0].subnet.to_string(), "10.244.1.0/24");
+        assert_eq!(set.refused.len(), 2, "{:?}", set.refused);
     }
 }

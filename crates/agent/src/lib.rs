@@ -8,6 +8,7 @@
 pub mod backend;
 pub mod error;
 pub mod firewall;
+pub mod informer;
 pub mod kernel;
 pub mod lease;
 pub mod leaser;

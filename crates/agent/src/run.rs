@@ -16,12 +16,13 @@ use podnet_udp::Peer;
 use serde::Serialize;
 use tracing::{info, warn};
 
-use crate::backend::{desired, BackendKind, LocalNode, UDP_OVERHEAD, VXLAN_OVERHEAD};
+use crate::backend::{desired, BackendKind, Desired, LocalNode, UDP_OVERHEAD, VXLAN_OVERHEAD};
 use crate::error::AgentError;
 use crate::firewall::{nonat_script, vxlan_guard_script};
+use crate::informer::{Change, Informer, InformerStats};
 use crate::kernel::Kernel;
-use crate::lease::{LeaseRecord, SubnetConfig, SUBNETS_PREFIX};
-use crate::leaser::{acquire, list_leases, renew, Lease};
+use crate::lease::{validate_leases, LeaseRecord, LeaseSet, Refused, SubnetConfig, SUBNETS_PREFIX};
+use crate::leaser::{acquire, renew, Lease};
 use crate::reconcile::reconcile;
 use crate::udp_relay::Relay;
 
@@ -64,9 +65,32 @@ pub struct Status {
     pub peers: usize,
     pub unreachable: Vec<String>,
     pub datastore_ok: bool,
+    /// Leases in the datastore that failed validation and were not installed, with the reason.
+    pub refused_leases: Vec<Refused>,
+    /// Each controller's state.
+    pub controllers: Controllers,
     /// The udp backend: offloads granted and packets dropped, per reason.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub udp: Option<UdpStatus>,
+}
+
+/// The controllers' part of `status.json`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Controllers {
+    /// The backend controller, fed by the lease informer.
+    pub leases: ControllerStatus,
+}
+
+/// One controller: its informer and its passes.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ControllerStatus {
+    pub informer: InformerStats,
+    /// Passes that converged the kernel.
+    pub passes: u64,
+    /// Passes that failed (retried at the next change or resync).
+    pub failures: u64,
 }
 
 /// The udp backend's part of `status.json`.
@@ -93,7 +117,6 @@ impl UdpStatus {
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 /// The udp backend's TUN device.
 pub const UDP_DEV: &str = "podnet.udp";
-const WATCH_WAIT: Duration = Duration::from_secs(5);
 
 fn write_atomic(path: &std::path::Path, body: &str) -> Result<(), AgentError> {
     let err = |e: std::io::Error| AgentError::Config(format!("write {}: {e}", path.display()));
@@ -252,47 +275,68 @@ pub async fn run<D: Datastore>(
     };
     // The peers last written to nftables, and when.
     let mut guard: Option<(BTreeSet<Ipv4Addr>, std::time::Instant)> = None;
-    let mut revision = 0;
+    let mut leases = Informer::new(store.clone(), SUBNETS_PREFIX);
+    let mut view = View::default();
+    let mut dirty = true;
     let mut renew_at = tokio::time::Instant::now() + cfg.lease_ttl / 3;
     let mut resync_at = tokio::time::Instant::now();
+    let mut watch_retry_at: Option<tokio::time::Instant> = None;
     let mut store_ok = true;
     backoff = Duration::from_millis(250);
     loop {
-        if tokio::time::Instant::now() >= resync_at {
+        let now = tokio::time::Instant::now();
+        if leases.synced() && (dirty || now >= resync_at) {
+            let full = now >= resync_at;
+            let set = validate_leases(
+                &cfg.subnets,
+                leases
+                    .items()
+                    .map(|kv| (kv.key.as_str(), kv.value.as_str(), kv.mod_revision)),
+            );
+            if set.refused != view.refused {
+                for r in &set.refused {
+                    warn!(key = %r.key, reason = %r.reason, "refused a lease from the datastore: not installed");
+                }
+            }
             match converge(
                 &cfg,
-                &store,
                 &kernel,
                 &local,
-                public_ip,
+                &set,
+                full,
                 &mut guard,
                 relay.as_ref(),
             )
             .await
             {
-                Ok(()) => {
-                    store_ok = true;
-                    backoff = Duration::from_millis(250);
+                Ok(want) => {
+                    view.peers = set.accepted.len().saturating_sub(1);
+                    view.unreachable = want
+                        .unreachable
+                        .iter()
+                        .map(|(n, ip)| format!("{n} ({ip})"))
+                        .collect();
+                    view.converged += 1;
                 }
                 Err(e) => {
-                    store_ok = false;
-                    warn!("reconcile failed: {e}; the datapath stays as it is; retrying in {backoff:?}");
-                    resync_at = tokio::time::Instant::now() + backoff;
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
-                    write_status(
-                        &cfg,
-                        &local,
-                        public_ip,
-                        0,
-                        Vec::new(),
-                        false,
-                        relay.as_ref(),
-                    );
+                    warn!("reconcile failed: {e}; retrying at the next resync");
+                    view.failed += 1;
                 }
             }
-            if store_ok {
+            view.refused = set.refused;
+            dirty = false;
+            if full {
                 resync_at = tokio::time::Instant::now() + cfg.resync;
             }
+            write_status(
+                &cfg,
+                &local,
+                public_ip,
+                &view,
+                store_ok,
+                &leases,
+                relay.as_ref(),
+            );
         }
         if tokio::time::Instant::now() >= renew_at {
             match renew(&store, &cfg.subnets, &record, &lease, cfg.lease_ttl).await {
@@ -307,36 +351,63 @@ pub async fn run<D: Datastore>(
                 }
                 Err(e) => {
                     warn!("lease renewal failed: {e}; retrying");
-                    renew_at = tokio::time::Instant::now() + backoff;
+                    renew_at = tokio::time::Instant::now() + backoff.min(cfg.lease_ttl / 6);
                 }
             }
         }
-        let wake = renew_at.min(resync_at);
-        if !store_ok {
-            tokio::select! {
-                _ = &mut shutdown => return Ok(()),
-                _ = tokio::time::sleep_until(wake) => {}
+        let mut wake = renew_at.min(resync_at);
+        if let Some(at) = watch_retry_at {
+            if tokio::time::Instant::now() >= at {
+                watch_retry_at = None;
+            } else {
+                wake = wake.min(at);
             }
-            continue;
         }
+        let watching = watch_retry_at.is_none();
         tokio::select! {
             _ = &mut shutdown => return Ok(()),
             _ = tokio::time::sleep_until(wake) => {}
-            r = store.watch(SUBNETS_PREFIX, revision, WATCH_WAIT) => match r {
-                Ok((events, rev)) => {
-                    revision = rev;
+            r = leases.next(), if watching => match r {
+                Ok(Change::Events(events)) => {
                     if !events.is_empty() {
-                        resync_at = tokio::time::Instant::now();
+                        dirty = true;
+                    }
+                    if !store_ok {
+                        info!("datastore reachable again");
+                        store_ok = true;
+                        backoff = Duration::from_millis(250);
+                        dirty = true;
                     }
                 }
+                Ok(Change::Relisted) => {
+                    dirty = true;
+                    store_ok = true;
+                    backoff = Duration::from_millis(250);
+                }
                 Err(e) => {
-                    warn!("watch failed: {e}");
+                    // The cache and the datapath stay as they are; the watch resumes from the
+                    // last revision seen.
+                    if store_ok {
+                        warn!("watch failed: {e}; the datapath stays as it is; retrying in {backoff:?}");
+                    }
                     store_ok = false;
-                    resync_at = tokio::time::Instant::now() + backoff;
+                    watch_retry_at = Some(tokio::time::Instant::now() + backoff);
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    write_status(&cfg, &local, public_ip, &view, false, &leases, relay.as_ref());
                 }
             }
         }
     }
+}
+
+/// What the agent last made of the leases, for `status.json`.
+#[derive(Debug, Default)]
+struct View {
+    peers: usize,
+    unreachable: Vec<String>,
+    refused: Vec<Refused>,
+    converged: u64,
+    failed: u64,
 }
 
 /// One full pass: read every lease, plan, reconcile by diff, refresh the VXLAN guard.
@@ -350,17 +421,17 @@ fn fast_path_devs(cfg: &AgentConfig) -> Vec<String> {
     devs
 }
 
-async fn converge<D: Datastore>(
+async fn converge(
     cfg: &AgentConfig,
-    store: &D,
     kernel: &Kernel,
     local: &LocalNode,
-    public_ip: Ipv4Addr,
+    set: &LeaseSet,
+    full: bool,
     guard: &mut Option<(BTreeSet<Ipv4Addr>, std::time::Instant)>,
     relay: Option<&Relay>,
-) -> Result<(), AgentError> {
-    let (leases, _) = list_leases(store).await?;
-    let want = desired(cfg.backend, local, &leases);
+) -> Result<Desired, AgentError> {
+    let leases = &set.accepted;
+    let want = desired(cfg.backend, local, leases);
     if let Some(r) = relay {
         let peers = leases
             .iter()
@@ -373,8 +444,10 @@ async fn converge<D: Datastore>(
             .collect();
         r.set_peers(peers);
     }
-    for (node, ip) in &want.unreachable {
-        warn!(peer = %node, address = %ip, "host-gw cannot reach this peer: it is not on this node's L2 segment (use vxlan)");
+    if full {
+        for (node, ip) in &want.unreachable {
+            warn!(peer = %node, address = %ip, "host-gw cannot reach this peer: it is not on this node's L2 segment (use vxlan)");
+        }
     }
     if let Some(spec) = local.vxlan.clone() {
         // Drift repair for the device itself: a deleted VXLAN device is made again (same MAC, so
@@ -448,30 +521,16 @@ async fn converge<D: Datastore>(
         }
         *guard = Some((want.peer_ips.clone(), std::time::Instant::now()));
     }
-    let unreachable = want
-        .unreachable
-        .iter()
-        .map(|(n, ip)| format!("{n} ({ip})"))
-        .collect();
-    write_status(
-        cfg,
-        local,
-        public_ip,
-        leases.len().saturating_sub(1),
-        unreachable,
-        true,
-        relay,
-    );
-    Ok(())
+    Ok(want)
 }
 
-fn write_status(
+fn write_status<D: Datastore>(
     cfg: &AgentConfig,
     local: &LocalNode,
     public_ip: Ipv4Addr,
-    peers: usize,
-    unreachable: Vec<String>,
+    view: &View,
     ok: bool,
+    leases: &Informer<D>,
     relay: Option<&Relay>,
 ) {
     let st = Status {
@@ -479,9 +538,17 @@ fn write_status(
         subnet: local.subnet.to_string(),
         backend: cfg.backend.as_str().into(),
         public_ip,
-        peers,
-        unreachable,
+        peers: view.peers,
+        unreachable: view.unreachable.clone(),
         datastore_ok: ok,
+        refused_leases: view.refused.clone(),
+        controllers: Controllers {
+            leases: ControllerStatus {
+                informer: leases.stats(),
+                passes: view.converged,
+                failures: view.failed,
+            },
+        },
         udp: relay.map(UdpStatus::of),
     };
     let _ = write_atomic(

@@ -285,9 +285,7 @@ impl Datastore for EtcdStore {
                         next = h.revision();
                     }
                 }
-                if events.is_empty() {
-                    continue;
-                }
+                // An empty batch is progress: the watch was created, or a progress notification.
                 let batch = WatchBatch {
                     events,
                     revision: next,
