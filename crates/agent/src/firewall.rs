@@ -1,68 +1,101 @@
-//! VXLAN is accepted only from cluster nodes: packets to the VXLAN port from any other source are
-//! dropped in `prerouting` at raw priority, before the kernel decapsulates them. One atomic `nft`
-//! transaction declares the table and replaces the set of node addresses. The agent applies it on
-//! every resync (drift repair: a deleted table, chain or element comes back); the drop counter is
-//! a named counter object, which re-declaring keeps, so repeating the script loses no count.
+//! The agent's nftables table, `inet podnet_agent`, built on the podnet-nft model. The agent is
+//! its only owner and it never writes the plugin's tables; everything it knows about node
+//! addresses lives here, in one set `nodes` (the peers' underlay addresses) used by two chains:
+//!
+//! - `vxlan_guard` (VXLAN backend only): packets to the VXLAN port from any other source are
+//!   dropped in `prerouting` at raw priority, before the kernel decapsulates them, and counted in
+//!   the named counter [`FOREIGN_VXLAN`];
+//! - `nonat`: packets to a node address get [`NONAT_MARK`] in `postrouting` at `srcnat - 10`, just
+//!   before the plugin's masquerade, which skips marked packets — pods reach nodes with their own
+//!   address (the Kubernetes model: no NAT between pods and nodes).
+//!
+//! One atomic `nft` transaction declares the table, replaces the chains' rules and the set's
+//! contents. The agent applies it on every resync (drift repair: a deleted table, chain or
+//! element comes back); re-declaring the counter keeps its value, so repeating it loses no count.
 
 use std::collections::BTreeSet;
-use std::fmt::Write;
 use std::net::Ipv4Addr;
+
+use podnet_nft::{
+    BaseChain, Chain, ChainType, Element, Elements, Expr, Family, Field, Hook, KeyType, Policy,
+    Priority, Rule, Set, StdPriority, Table, Transaction, Value, Verdict, NONAT_MARK,
+};
 
 /// nftables table of the agent (family inet), separate from the plugin's.
 pub const TABLE: &str = "podnet_agent";
 /// The named counter of VXLAN packets dropped for coming from a non-node
 /// (`nft list counter inet podnet_agent foreign_vxlan`).
 pub const FOREIGN_VXLAN: &str = "foreign_vxlan";
+const NODES: &str = "nodes";
+const NONAT: &str = "nonat";
+const VXLAN_GUARD: &str = "vxlan_guard";
+/// After routing and conntrack, before the plugin's nat postrouting (`srcnat`).
+const NONAT_PRIORITY: Priority = Priority::Named(StdPriority::Srcnat, -10);
 
-/// The node addresses pods reach without masquerade: the plugin's `ip podnet nonat` set
-/// (declared here too, so the order in which agent and plugin first run does not matter).
-pub fn nonat_script(nodes: &BTreeSet<Ipv4Addr>) -> String {
-    let mut s = String::from(
-        "add table ip podnet\nadd set ip podnet nonat { type ipv4_addr; }\nflush set ip podnet nonat\n",
-    );
-    if !nodes.is_empty() {
-        let list: Vec<String> = nodes.iter().map(|n| n.to_string()).collect();
-        let _ = writeln!(s, "add element ip podnet nonat {{ {} }}", list.join(", "));
-    }
-    s
+fn nodes_set(nodes: &BTreeSet<Ipv4Addr>) -> Set {
+    let elements = nodes
+        .iter()
+        .map(|n| Element::key(vec![Value::Ipv4(*n)]))
+        .collect();
+    Set::new(NODES, &[KeyType::Ipv4Addr], Elements::Exactly(elements))
 }
 
-/// The script: static chain + the current node set, as one transaction.
-pub fn vxlan_guard_script(port: u16, nodes: &BTreeSet<Ipv4Addr>) -> String {
-    let t = TABLE;
-    let mut s = format!(
-        "add table inet {t}
-add set inet {t} nodes {{ type ipv4_addr; }}
-add counter inet {t} {FOREIGN_VXLAN}
-add chain inet {t} vxlan_guard {{ type filter hook prerouting priority raw; policy accept; }}
-flush chain inet {t} vxlan_guard
-add rule inet {t} vxlan_guard udp dport {port} ip saddr != @nodes counter name {FOREIGN_VXLAN} drop
-flush set inet {t} nodes
-"
-    );
-    if !nodes.is_empty() {
-        let list: Vec<String> = nodes.iter().map(|n| n.to_string()).collect();
-        let _ = writeln!(s, "add element inet {t} nodes {{ {} }}", list.join(", "));
+fn nonat_chain() -> Chain {
+    let base = BaseChain {
+        kind: ChainType::Filter,
+        hook: Hook::Postrouting,
+        priority: NONAT_PRIORITY,
+        policy: Policy::Accept,
+    };
+    let mark = Rule::new([
+        Expr::in_set(&[Field::IpDaddr], NODES),
+        Expr::MarkSetBits(NONAT_MARK),
+    ]);
+    Chain::base(NONAT, base, vec![mark])
+}
+
+fn vxlan_guard_chain(port: u16) -> Chain {
+    let base = BaseChain {
+        kind: ChainType::Filter,
+        hook: Hook::Prerouting,
+        priority: Priority::Named(StdPriority::Raw, 0),
+        policy: Policy::Accept,
+    };
+    let drop = Rule::new([
+        Expr::eq(Field::UdpDport, Value::Port(port)),
+        Expr::not_in_set(&[Field::IpSaddr], NODES),
+        Expr::NamedCounter(FOREIGN_VXLAN.into()),
+        Verdict::Drop.into(),
+    ]);
+    Chain::base(VXLAN_GUARD, base, vec![drop])
+}
+
+/// The whole table: the node set, the `nonat` chain, and with `vxlan_port` the VXLAN guard.
+pub fn table(nodes: &BTreeSet<Ipv4Addr>, vxlan_port: Option<u16>) -> Table {
+    let mut t = Table::new(Family::Inet, TABLE);
+    t.sets = vec![nodes_set(nodes)];
+    if let Some(port) = vxlan_port {
+        t.counters = vec![FOREIGN_VXLAN.into()];
+        t.chains.push(vxlan_guard_chain(port));
     }
-    s
+    t.chains.push(nonat_chain());
+    t
+}
+
+/// The node addresses pods reach without masquerade: the set and the `nonat` chain that marks
+/// packets to them.
+pub fn nonat_script(nodes: &BTreeSet<Ipv4Addr>) -> String {
+    Transaction::new().install(&table(nodes, None)).render()
+}
+
+/// The VXLAN guard and the node set it admits, as one transaction. Sent after
+/// [`nonat_script`] in the same `nft -f` it declares the table and fills the set once more,
+/// which changes nothing.
+pub fn vxlan_guard_script(port: u16, nodes: &BTreeSet<Ipv4Addr>) -> String {
+    let mut t = table(nodes, Some(port));
+    t.chains.retain(|c| c.name == VXLAN_GUARD);
+    Transaction::new().install(&t).render()
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn golden_guard() {
-        let nodes: BTreeSet<Ipv4Addr> =
-            [Ipv4Addr::new(198, 18, 0, 12), Ipv4Addr::new(198, 18, 0, 11)].into();
-        let s = vxlan_guard_script(8472, &nodes);
-        assert!(s.contains(
-            "add rule inet podnet_agent vxlan_guard udp dport 8472 ip saddr != @nodes counter name foreign_vxlan drop"
-        ));
-        // Declared with `add` (kept with its value when it exists), never flushed or deleted.
-        assert!(s.contains("add counter inet podnet_agent foreign_vxlan\n"));
-        assert!(!s.contains("reset") && !s.contains("delete"));
-        assert!(s.ends_with("add element inet podnet_agent nodes { 198.18.0.11, 198.18.0.12 }\n"));
-        assert!(!vxlan_guard_script(8472, &BTreeSet::new()).contains("add element"));
-    }
-}
+mod tests;

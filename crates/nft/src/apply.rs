@@ -5,7 +5,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use crate::model::PodEntry;
-use crate::render::{render_add, render_delete};
+use crate::plugin::{render_add, render_delete};
 use crate::wire::Change;
 
 /// A failed nft transaction; nothing it contained was applied.

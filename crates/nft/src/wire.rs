@@ -9,7 +9,7 @@
 //! 2+2, all in network byte order).
 
 use crate::model::{HostPort, PodEntry};
-use crate::render::{masq_chain, TABLE};
+use crate::plugin::{masq_chain, TABLE};
 
 const NLMSG_HDR_LEN: usize = 16;
 const NFGENMSG_LEN: usize = 4;
