@@ -1,5 +1,6 @@
 //! Bad inputs, table-driven: each case gets the exact CNI error code, a message, no panic, and
 //! leaves nothing behind (no allocation, no veth, no nft element, no interface in the pod).
+//! Bad `podnet lab up` flags: refused naming the flag, before any namespace is made.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -535,4 +536,64 @@ fn exhaustion_is_code_11_and_leaves_nothing() {
     assert_eq!(node.allocations().len(), 1);
     assert_eq!(node.cni("DEL", "first", &p1, &conf).0, 0);
     node.assert_clean("after exhaustion");
+}
+
+/// `podnet lab up` with a bad flag: a non-zero exit, a message naming the flag (and the value),
+/// no panic, and nothing built — no `pnlab-NAME-*` namespace, no state directory.
+#[test]
+fn bad_lab_flags_are_refused_before_anything_is_built() {
+    let name = format!("bf{}", std::process::id() % 100_000);
+    let prefix = format!("pnlab-{name}-");
+    // Values bad under any future limit too: a case that became valid would build a lab.
+    let cases: &[(&[&str], &str)] = &[
+        (&["--pods-per-node", "0"], "--pods-per-node 0:"),
+        (&["--pods-per-node", "1000000"], "--pods-per-node 1000000:"),
+        // Too large for the type: clap refuses it, naming the flag too.
+        (
+            &["--pods-per-node", "99999999999999999999999"],
+            "--pods-per-node",
+        ),
+        (&["--nodes", "0"], "--nodes 0:"),
+        (&["--nodes", "300"], "--nodes 300:"),
+        (&["--segments", "0"], "--segments 0:"),
+        (&["--segments", "300"], "--segments 300:"),
+        (
+            &["--segments", "3", "--nodes", "2"],
+            "--segments 3: more segments than --nodes (2)",
+        ),
+        (&["--backend", "bgp"], "--backend \"bgp\""),
+        (&["--store", "zk"], "--store \"zk\""),
+        (&["--pod-path", "macvlan"], "--pod-path \"macvlan\""),
+    ];
+    let mut failures = Vec::new();
+    for (flags, want) in cases {
+        let mut args = vec!["lab", "up", "--name", &name];
+        args.extend_from_slice(flags);
+        let out = Command::new(PLUGIN).args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if out.status.success() || !stderr.contains(want) || stderr.contains("panicked") {
+            failures.push(format!(
+                "{flags:?}: {}, want a message with {want:?}, got: {}",
+                out.status,
+                stderr.trim()
+            ));
+        }
+        let left = common::netns_with_prefix(&prefix);
+        if !left.is_empty() {
+            failures.push(format!("{flags:?}: namespaces created: {left:?}"));
+            let _ = Command::new(PLUGIN)
+                .args(["lab", "down", "--name", &name])
+                .output();
+        }
+        if std::path::Path::new(&format!("/run/podnet/labs/{name}")).exists() {
+            failures.push(format!("{flags:?}: a state directory was created"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} bad lab flags:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }

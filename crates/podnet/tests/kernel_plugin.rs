@@ -150,7 +150,7 @@ fn hostport_dnat_antispoofing_and_gc() {
     node.ns
         .run(&["nsenter", &nsb, "ping", "-c1", "-W2", &ip_a])
         .expect("b reaches a from its own address");
-    assert_spoofed_source_dropped(&node, &b, "10.244.1.77/24", &ip_a);
+    assert_spoofed_source_dropped(&node, &b, &ip_b, "10.244.1.77/24", &a, &ip_a);
     node.ns
         .run(&[
             "nsenter",
@@ -175,11 +175,53 @@ fn hostport_dnat_antispoofing_and_gc() {
             "0a:58:0a:f4:01:63",
         ])
         .unwrap();
+    // A's MAC stays known to b, so the echo requests themselves are sent (with the spoofed
+    // source MAC) rather than only ARP requests; counted at a, none may arrive.
+    let link_a = node
+        .ns
+        .run(&[
+            "nsenter",
+            &format!("--net={a}"),
+            "ip",
+            "-j",
+            "link",
+            "show",
+            "eth0",
+        ])
+        .unwrap();
+    let mac_a = serde_json::from_str::<Value>(&link_a).unwrap()[0]["address"]
+        .as_str()
+        .unwrap()
+        .to_string();
     node.ns
         .run(&["nsenter", &nsb, "ip", "neigh", "flush", "all"])
         .unwrap();
-    let spoofed_mac = node.ns.run(&["nsenter", &nsb, "ping", "-c1", "-W1", &ip_a]);
-    assert!(spoofed_mac.is_err(), "a spoofed MAC got through");
+    node.ns
+        .run(&[
+            "nsenter",
+            &nsb,
+            "ip",
+            "neigh",
+            "replace",
+            &ip_a,
+            "lladdr",
+            &mac_a,
+            "dev",
+            "eth0",
+            "nud",
+            "permanent",
+        ])
+        .unwrap();
+    let arrived = echo_requests_from(&a, &ip_b, || {
+        let spoofed_mac = node
+            .ns
+            .run(&["nsenter", &nsb, "ping", "-c3", "-i0.2", "-W1", &ip_a]);
+        assert!(spoofed_mac.is_err(), "a spoofed MAC got an answer");
+    });
+    assert_eq!(
+        arrived, 0,
+        "{arrived} pings from a spoofed MAC arrived at a"
+    );
     let dropped = node
         .ns
         .run(&["nft", "list", "chain", "bridge", "podnet", "antispoof"])
@@ -188,7 +230,6 @@ fn hostport_dnat_antispoofing_and_gc() {
         !dropped.contains("packets 0 "),
         "drops are counted: {dropped}"
     );
-    let _ = ip_b;
 
     // GC with only pod a valid removes pod b completely.
     let gc = node.conf(r#","cni.dev/valid-attachments":[{"containerID":"ca","ifname":"eth0"}]"#);
@@ -287,7 +328,7 @@ fn routed_pods() {
 
     // Spoofing: b may use its own address only; the node's reverse-path check drops the rest.
     let nsb = format!("--net={b}");
-    assert_spoofed_source_dropped(&node, &b, "10.244.1.77/32", &ip_a);
+    assert_spoofed_source_dropped(&node, &b, &ip_b, "10.244.1.77/32", &a, &ip_a);
     node.ns
         .run(&["nsenter", &nsb, "ping", "-c1", "-W2", &ip_a])
         .expect("b still reaches a from its own address");
@@ -587,7 +628,7 @@ fn ebpf_pods() {
 
     // Spoofing: b may use its own address only; the program passes anything else to the kernel,
     // whose reverse-path check drops it.
-    assert_spoofed_source_dropped(&node, &b, "10.244.1.77/32", &ip_c);
+    assert_spoofed_source_dropped(&node, &b, &ip_of(&rb), "10.244.1.77/32", &c, &ip_c);
 
     for (cid, ns, conf) in [
         ("ca", &a, conf(ports)),
@@ -600,19 +641,110 @@ fn ebpf_pods() {
     node.assert_clean("after DEL of eBPF pods");
 }
 
-/// Gives the pod in `netns` a second address `extra` (not its own) and asserts that a ping to
-/// `to` from it is dropped by the node. The address stays; the caller removes it if it must.
-fn assert_spoofed_source_dropped(node: &Node, netns: &str, extra: &str, to: &str) {
+/// Counted at the receiver: runs `send`, and returns how many ICMP echo requests with source
+/// `src` arrived in the namespace at `netns` meanwhile (a named nft counter in a table of the
+/// test's own, in front of everything else in the receiver's prerouting).
+fn echo_requests_from(netns: &str, src: &str, send: impl FnOnce()) -> u64 {
+    let n = format!("--net={netns}");
+    let nft = |script: &str| {
+        common::run_ok(&["nsenter", &n, "nft", script]);
+    };
+    nft(&format!(
+        "add table ip pnt_seen; add counter ip pnt_seen from_src; \
+         add chain ip pnt_seen in {{ type filter hook prerouting priority -400; }}; \
+         add rule ip pnt_seen in ip saddr {src} icmp type echo-request counter name from_src"
+    ));
+    send();
+    let out = common::run_ok(&[
+        "nsenter", &n, "nft", "-j", "list", "counter", "ip", "pnt_seen", "from_src",
+    ]);
+    nft("delete table ip pnt_seen");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    v["nftables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|i| i["counter"]["packets"].as_u64())
+        .unwrap_or_else(|| panic!("no counter in {out}"))
+}
+
+/// Gives the pod in `netns` (whose own address is `own`) a second address `extra` and pings the
+/// pod at `to_netns`/`to` from both. Counted at the receiver: none of the spoofed echo requests
+/// may arrive, and the control from `own` must (so the receiver was listening and reachable).
+/// The extra address stays; the caller removes it if it must.
+fn assert_spoofed_source_dropped(
+    node: &Node,
+    netns: &str,
+    own: &str,
+    extra: &str,
+    to_netns: &str,
+    to: &str,
+) {
     let n = format!("--net={netns}");
     node.ns
         .run(&["nsenter", &n, "ip", "addr", "add", extra, "dev", "eth0"])
         .unwrap();
     let src = extra.split('/').next().unwrap_or(extra);
-    let spoofed = node
-        .ns
-        .run(&["nsenter", &n, "ping", "-c1", "-W1", "-I", src, to]);
+    let spoofed = echo_requests_from(to_netns, src, || {
+        let ping = node
+            .ns
+            .run(&["nsenter", &n, "ping", "-c3", "-i0.2", "-W1", "-I", src, to]);
+        assert!(
+            ping.is_err(),
+            "a spoofed source ({src}) got an answer from {to}"
+        );
+    });
+    let control = echo_requests_from(to_netns, own, || {
+        node.ns
+            .run(&["nsenter", &n, "ping", "-c3", "-i0.2", "-W2", "-I", own, to])
+            .expect("the control ping from the pod's own address");
+    });
+    assert!(control >= 3, "{to} counted {control} of 3 pings from {own}");
+    assert_eq!(
+        spoofed, 0,
+        "{spoofed} of 3 pings from the spoofed source {src} arrived at {to}"
+    );
+}
+
+/// The panic message of `f`, which must panic.
+fn panic_of(f: impl FnOnce() + std::panic::UnwindSafe) -> String {
+    let e = std::panic::catch_unwind(f).expect_err("should have panicked");
+    e.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+/// The fixture's probes answer "absent" only when the kernel says so: `has_link` is false for a
+/// device `ip` says does not exist, and panics (command, status, stderr) for a namespace that is
+/// gone; the nft auditor counts a missing table as 0 but panics on a set it cannot list.
+#[test]
+fn fixture_probes_fail_loudly() {
+    let node = Node::new("loud");
+    let pod = node.pod("a");
+    assert!(has_link(&pod, "lo"));
+    assert!(!has_link(&pod, "eth0"));
+    let gone = format!("/run/netns/{}-gone", node.prefix);
+    let msg = panic_of(|| {
+        has_link(&gone, "lo");
+    });
     assert!(
-        spoofed.is_err(),
-        "a spoofed source address ({src}) got through to {to}"
+        msg.contains("nsenter") && msg.contains("exit status") && msg.contains(&gone),
+        "{msg}"
+    );
+    assert_eq!(node.nft_elements(), 0, "no tables yet");
+    // A table without podnet's sets (as the agent's `nonat` script alone would leave it).
+    node.ns
+        .run(&[
+            "nft",
+            "add table ip podnet; add set ip podnet nonat { type ipv4_addr; }",
+        ])
+        .unwrap();
+    let msg = panic_of(|| {
+        node.nft_elements();
+    });
+    assert!(
+        msg.contains("\"nft\"") && msg.contains("pods") && msg.contains("No such file"),
+        "{msg}"
     );
 }

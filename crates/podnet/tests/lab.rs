@@ -11,6 +11,8 @@ use std::process::Command;
 use common::lab::{ok, podnet, Lab};
 use common::PLUGIN;
 
+/// The host namespace's links, addresses, routes, ruleset and ip_forward; a command that fails
+/// panics (an empty "before" would otherwise equal an empty "after").
 fn host_snapshot() -> String {
     let mut s = String::new();
     for argv in [
@@ -20,8 +22,7 @@ fn host_snapshot() -> String {
         vec!["nft", "list", "ruleset"],
         vec!["cat", "/proc/sys/net/ipv4/ip_forward"],
     ] {
-        let out = Command::new(argv[0]).args(&argv[1..]).output().unwrap();
-        s.push_str(&String::from_utf8_lossy(&out.stdout));
+        s.push_str(&common::run_ok(&argv));
     }
     s
 }
@@ -93,8 +94,11 @@ fn default_lab_is_green_and_leaves_the_host_untouched() {
         assert!(back, "{what} not restored within 15 s");
     };
     let has_peer = || {
-        String::from_utf8_lossy(&nft_n1(&["list", "set", "inet", "podnet_agent", "nodes"]).stdout)
-            .contains("198.18.0.12")
+        ok(
+            &nft_n1(&["list", "set", "inet", "podnet_agent", "nodes"]),
+            "nft list set",
+        )
+        .contains("198.18.0.12")
     };
     assert!(has_peer());
     ok(
@@ -155,7 +159,7 @@ fn default_lab_is_green_and_leaves_the_host_untouched() {
     assert_eq!(daemon.len(), 1, "{daemon:?}");
     ok(&podnet(&["lab", "down", "--name", &lab.0]), "lab down");
     assert_eq!(
-        podnet::nsutil::list_with_prefix(&format!("pnlab-{}-", lab.0)),
+        common::netns_with_prefix(&format!("pnlab-{}-", lab.0)),
         Vec::<String>::new()
     );
     // Gone, or a zombie waiting for init to reap it.
@@ -356,11 +360,21 @@ fn deleted_vxlan_device_comes_back() {
         "vd",
         &["--backend", "vxlan", "--nodes", "2", "--pod-path", "ebpf"],
     );
+    // None only while `ip` says the device does not exist; any other failure panics.
     let show = || {
-        let out = lab.exec("n1", &["ip", "-j", "-d", "addr", "show", "podnet.1"]);
-        out.status
-            .success()
-            .then(|| serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()[0].clone())
+        let out = lab.exec("n1", &["ip", "-j", "-d", "addr", "show", "dev", "podnet.1"]);
+        if out.status.success() {
+            return Some(
+                serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()[0].clone(),
+            );
+        }
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("Device \"podnet.1\" does not exist."),
+            "ip addr show on n1 failed ({}): {err}",
+            out.status
+        );
+        None
     };
     let before = show().expect("podnet.1 on n1");
     ok(
@@ -648,7 +662,8 @@ fn bench_backends_runs_a_short_round() {
     assert!(
         ["yes", "paired only", "medians only", "no"].contains(&targets[0]["met"].as_str().unwrap())
     );
-    let netns = Command::new("ip").args(["netns", "list"]).output().unwrap();
-    let left = String::from_utf8_lossy(&netns.stdout);
-    assert!(!left.contains("pnlab-bench-"), "{left}");
+    assert_eq!(
+        common::netns_with_prefix("pnlab-bench-"),
+        Vec::<String>::new()
+    );
 }

@@ -139,18 +139,9 @@ fn datastore_down_for_a_minute() {
     );
 }
 
-/// Namespaces whose name starts with `prefix`.
+/// Namespaces whose name starts with `prefix` (a failing `ip netns list` panics).
 fn namespaces(prefix: &str) -> Vec<String> {
-    let out = std::process::Command::new("ip")
-        .args(["netns", "list"])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|n| n.starts_with(prefix))
-        .map(String::from)
-        .collect()
+    common::netns_with_prefix(prefix)
 }
 
 /// A process's command name ("" once it is gone or a zombie).

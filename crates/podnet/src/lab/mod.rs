@@ -13,7 +13,6 @@ pub mod up;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 
-use spec::LabSpec;
 use state::LabState;
 
 #[derive(Args, Debug)]
@@ -127,23 +126,17 @@ pub fn main(a: &LabArgs) -> Result<()> {
                     spec::parse_yaml(&text)
                         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
                 }
-                None => {
-                    check_name(&u.name.name)?;
-                    if !(1..=9).contains(&u.nodes) || !(1..=4).contains(&u.segments) {
-                        bail!("--nodes must be 1..=9 and --segments 1..=4");
-                    }
-                    let mut s = LabSpec::generated(
-                        &u.name.name,
-                        &u.backend,
-                        u.nodes,
-                        u.segments,
-                        u.pods_per_node,
-                    );
-                    spec::check_pod_path(&u.pod_path).map_err(anyhow::Error::msg)?;
-                    s.store = u.store.clone();
-                    s.pod_path = u.pod_path.clone();
-                    s
+                None => spec::Flags {
+                    name: &u.name.name,
+                    backend: &u.backend,
+                    store: &u.store,
+                    pod_path: &u.pod_path,
+                    nodes: u.nodes,
+                    segments: u.segments,
+                    pods_per_node: u.pods_per_node,
                 }
+                .spec()
+                .map_err(anyhow::Error::msg)?,
             };
             match up::up(&spec, &spec.store) {
                 Ok(st) => {

@@ -70,11 +70,90 @@ fn default_pod_path() -> String {
     "bridge".into()
 }
 
-/// Checks a pod path (`--pod-path`, `podPath:`).
+/// The most nodes a lab has: node `i` is 198.18.k.(10+i) on its segment.
+pub const MAX_NODES: usize = 9;
+/// The most L2 segments (198.18.0.0/24 … 198.18.3.0/24).
+pub const MAX_SEGMENTS: usize = 4;
+/// The most pods a node gets from `--pods-per-node`: they are named `n1-a` … `n1-z`.
+pub const MAX_PODS_PER_NODE: usize = 26;
+const BACKENDS: [&str; 3] = ["vxlan", "host-gw", "udp"];
+const STORES: [&str; 2] = ["embedded", "etcd"];
+const POD_PATHS: [&str; 3] = ["bridge", "routed", "ebpf"];
+
+/// `Ok` if `value` is one of `allowed`, else an error naming `what` (a flag or a YAML key).
+fn one_of(what: &str, value: &str, allowed: &[&str]) -> Result<(), String> {
+    if allowed.contains(&value) {
+        return Ok(());
+    }
+    let (last, rest) = allowed.split_last().unwrap_or((&"", &[]));
+    Err(format!(
+        "{what} {value:?} is not {} or {last}",
+        rest.join(", ")
+    ))
+}
+
+/// Checks a pod path (`podPath:`).
 pub fn check_pod_path(p: &str) -> Result<(), String> {
-    match p {
-        "bridge" | "routed" | "ebpf" => Ok(()),
-        _ => Err(format!("podPath: {p:?} is not bridge, routed or ebpf")),
+    one_of("podPath:", p, &POD_PATHS)
+}
+
+/// `podnet lab up` without a spec file: its flags as given, not yet validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flags<'a> {
+    pub name: &'a str,
+    pub backend: &'a str,
+    pub store: &'a str,
+    pub pod_path: &'a str,
+    pub nodes: usize,
+    pub segments: usize,
+    pub pods_per_node: usize,
+}
+
+impl Flags<'_> {
+    /// Validates every flag (an error names the flag and its bad value) and builds the spec:
+    /// `--nodes` nodes spread round-robin over `--segments` segments (none left empty),
+    /// `--pods-per-node` bridge pods each.
+    pub fn spec(&self) -> Result<LabSpec, String> {
+        if !valid_name(self.name, 16) {
+            return Err(format!("--name {:?}: use 1-16 of a-z, 0-9, '-'", self.name));
+        }
+        one_of("--backend", self.backend, &BACKENDS)?;
+        one_of("--store", self.store, &STORES)?;
+        one_of("--pod-path", self.pod_path, &POD_PATHS)?;
+        if !(1..=MAX_NODES).contains(&self.nodes) {
+            return Err(format!(
+                "--nodes {}: a lab has 1 to {MAX_NODES} nodes",
+                self.nodes
+            ));
+        }
+        if !(1..=MAX_SEGMENTS).contains(&self.segments) {
+            return Err(format!(
+                "--segments {}: a lab has 1 to {MAX_SEGMENTS} segments",
+                self.segments
+            ));
+        }
+        if self.segments > self.nodes {
+            return Err(format!(
+                "--segments {}: more segments than --nodes ({}) leaves a segment without a node",
+                self.segments, self.nodes
+            ));
+        }
+        if !(1..=MAX_PODS_PER_NODE).contains(&self.pods_per_node) {
+            return Err(format!(
+                "--pods-per-node {}: use 1 to {MAX_PODS_PER_NODE} (pods are named n1-a … n1-z)",
+                self.pods_per_node
+            ));
+        }
+        let mut s = LabSpec::generated(
+            self.name,
+            self.backend,
+            self.nodes,
+            self.segments,
+            self.pods_per_node,
+        );
+        s.store = self.store.into();
+        s.pod_path = self.pod_path.into();
+        Ok(s)
     }
 }
 
@@ -130,28 +209,24 @@ fn valid_name(s: &str, max: usize) -> bool {
 pub fn parse_yaml(text: &str) -> Result<LabSpec, String> {
     let raw: RawSpec = serde_yaml_ng::from_str(text).map_err(|e| format!("lab spec: {e}"))?;
     let segments = raw.segments.unwrap_or(1);
-    if !(1..=4).contains(&segments) {
-        return Err(format!("segments: {segments} is not in 1..=4"));
+    if !(1..=MAX_SEGMENTS).contains(&segments) {
+        return Err(format!("segments: {segments} is not in 1..={MAX_SEGMENTS}"));
     }
     let name = raw.name.unwrap_or_else(|| "default".into());
     if !valid_name(&name, 16) {
         return Err(format!("name: {name:?}: use 1-16 of a-z, 0-9, '-'"));
     }
     let backend = raw.backend.unwrap_or_else(|| "vxlan".into());
-    if !["vxlan", "host-gw", "udp"].contains(&backend.as_str()) {
-        return Err(format!("backend: {backend:?} is not vxlan, host-gw or udp"));
-    }
+    one_of("backend:", &backend, &BACKENDS)?;
     let store = raw.store.unwrap_or_else(default_store);
-    if store != "embedded" && store != "etcd" {
-        return Err(format!("store: {store:?} is not embedded or etcd"));
-    }
+    one_of("store:", &store, &STORES)?;
     let pod_path = raw.pod_path.unwrap_or_else(default_pod_path);
     check_pod_path(&pod_path)?;
     if let Some(a) = raw.agent_args.iter().find(|a| !a.starts_with("--")) {
         return Err(format!("agentArgs: {a:?} is not a --flag of podnet agent"));
     }
-    if raw.nodes.is_empty() || raw.nodes.len() > 9 {
-        return Err("nodes: a lab has 1 to 9 nodes".into());
+    if raw.nodes.is_empty() || raw.nodes.len() > MAX_NODES {
+        return Err(format!("nodes: a lab has 1 to {MAX_NODES} nodes"));
     }
     let mut nodes = Vec::new();
     for n in raw.nodes {
@@ -240,7 +315,8 @@ pub fn parse_yaml(text: &str) -> Result<LabSpec, String> {
 }
 
 impl LabSpec {
-    /// `nodes` nodes spread over `segments` segments, `pods_per_node` bridge pods each.
+    /// `nodes` nodes spread over `segments` segments, `pods_per_node` bridge pods each. Not
+    /// validated: values from a user go through [`Flags::spec`], which checks the limits.
     pub fn generated(
         name: &str,
         backend: &str,
@@ -305,75 +381,4 @@ pub const STREAM_PORT: u16 = 9000;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_the_modes_example() {
-        let s = parse_yaml(include_str!("../../../../examples/modes.yaml")).unwrap();
-        assert_eq!(s.nodes.len(), 2);
-        let modes: Vec<_> = s.pods.iter().map(|p| p.mode.clone()).collect();
-        assert!(modes.contains(&PodMode::Host) && modes.contains(&PodMode::None));
-        assert!(modes.contains(&PodMode::Container("web".into())));
-    }
-
-    #[test]
-    fn pod_path_defaults_to_bridge() {
-        let s = parse_yaml("nodes: [{name: n1}]").unwrap();
-        assert_eq!(s.pod_path, "bridge");
-        let s = parse_yaml("podPath: routed\nnodes: [{name: n1}]").unwrap();
-        assert_eq!(s.pod_path, "routed");
-        let s = parse_yaml("podPath: ebpf\nnodes: [{name: n1}]").unwrap();
-        assert_eq!(s.pod_path, "ebpf");
-        assert!(parse_yaml("podPath: macvlan\nnodes: [{name: n1}]").is_err());
-    }
-
-    #[test]
-    fn agent_args_are_flags() {
-        let s = parse_yaml("agentArgs: [\"--fast-path\"]\nnodes: [{name: n1}]").unwrap();
-        assert_eq!(s.agent_args, vec!["--fast-path"]);
-        let e = parse_yaml("agentArgs: [\"rm\"]\nnodes: [{name: n1}]").unwrap_err();
-        assert!(e.starts_with("agentArgs: \"rm\""), "{e}");
-    }
-
-    #[test]
-    fn every_example_parses() {
-        for text in [
-            include_str!("../../../../examples/default.yaml"),
-            include_str!("../../../../examples/two-segments.yaml"),
-        ] {
-            parse_yaml(text).unwrap();
-        }
-    }
-
-    #[test]
-    fn errors_name_the_entry() {
-        let bad = [
-            ("nodes: []", "1 to 9"),
-            ("nodes: [{name: n1, segment: 3}]", "segment 3"),
-            (
-                "nodes: [{name: n1}]\npods: [{name: a, node: n9}]",
-                "node \"n9\"",
-            ),
-            (
-                "nodes: [{name: n1}]\npods: [{name: a, node: n1, mode: container:b}]",
-                "earlier pod",
-            ),
-            (
-                "nodes: [{name: n1}]\npods: [{name: a, node: n1, mode: macvlan}]",
-                "macvlan",
-            ),
-            ("backend: bgp\nnodes: [{name: n1}]", "bgp"),
-            (
-                "podPath: macvlan\nnodes: [{name: n1}]",
-                "podPath: \"macvlan\"",
-            ),
-            ("nodes: [{name: N1}]", "N1"),
-            ("nodes: [{name: n1}]\nbogus: 1", "bogus"),
-        ];
-        for (yaml, want) in bad {
-            let e = parse_yaml(yaml).unwrap_err();
-            assert!(e.contains(want), "{yaml}: {e}");
-        }
-    }
-}
+mod tests;

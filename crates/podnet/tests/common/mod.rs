@@ -160,8 +160,26 @@ impl Node {
             .collect()
     }
 
-    /// Elements in podnet's sets and maps (0 when the tables do not exist).
+    /// Elements in podnet's sets and maps. A table that `nft list tables` does not show counts
+    /// 0 (no ADD made it yet); in a table that exists every set must list, or this panics.
     pub fn nft_elements(&self) -> usize {
+        let node = self.ns.path().display().to_string();
+        let tables: Value = serde_json::from_str(&run_ok(&[
+            "nsenter",
+            &format!("--net={node}"),
+            "nft",
+            "-j",
+            "list",
+            "tables",
+        ]))
+        .expect("nft -j list tables");
+        let has_table = |family: &str| {
+            tables["nftables"]
+                .as_array()
+                .expect("nft -j: an nftables array")
+                .iter()
+                .any(|t| t["table"]["family"] == family && t["table"]["name"] == "podnet")
+        };
         let mut n = 0;
         for (family, set) in [
             ("bridge", "pod_ifnames"),
@@ -171,17 +189,25 @@ impl Node {
             ("ip", "hostports"),
             ("ip", "hostports_ip"),
         ] {
+            if !has_table(family) {
+                continue;
+            }
             let kind = if set.starts_with("hostports") || set == "masq_src" {
                 "map"
             } else {
                 "set"
             };
-            let Ok(out) = self
-                .ns
-                .run(&["nft", "-j", "list", kind, family, "podnet", set])
-            else {
-                continue;
-            };
+            let out = run_ok(&[
+                "nsenter",
+                &format!("--net={node}"),
+                "nft",
+                "-j",
+                "list",
+                kind,
+                family,
+                "podnet",
+                set,
+            ]);
             let v: Value = serde_json::from_str(&out).expect("nft -j");
             for item in v["nftables"].as_array().unwrap() {
                 if let Some(elems) = item[kind]["elem"].as_array() {
@@ -205,15 +231,56 @@ pub fn parse(out: &Output) -> (i32, Value) {
     (out.status.code().unwrap_or(-1), v)
 }
 
-/// Whether `ifname` exists in the namespace at `netns`.
+/// Runs `argv`; its output, whatever the exit status (panics only if it cannot start).
+pub fn output(argv: &[&str]) -> Output {
+    std::process::Command::new(argv[0])
+        .args(&argv[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {argv:?}: {e}"))
+}
+
+/// Panics with the command, its exit status and its stderr.
+pub fn command_failed(argv: &[&str], out: &Output) -> ! {
+    panic!(
+        "{argv:?} failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr).trim()
+    )
+}
+
+/// Runs `argv`; its stdout, or a panic naming the command, its exit status and stderr.
+pub fn run_ok(argv: &[&str]) -> String {
+    let out = output(argv);
+    if !out.status.success() {
+        command_failed(argv, &out);
+    }
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Whether `ifname` exists in the namespace at `netns`. `false` only when `ip` says the device
+/// does not exist; any other failure (a namespace that is gone, `ip` itself failing) panics.
 pub fn has_link(netns: &str, ifname: &str) -> bool {
-    std::process::Command::new("nsenter")
-        .args([&format!("--net={netns}"), "ip", "link", "show", ifname])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
+    let net = format!("--net={netns}");
+    let argv = ["nsenter", &net, "ip", "link", "show", "dev", ifname];
+    let out = output(&argv);
+    if out.status.success() {
+        return true;
+    }
+    let absent = format!("Device \"{ifname}\" does not exist.");
+    if String::from_utf8_lossy(&out.stderr).trim() == absent {
+        return false;
+    }
+    command_failed(&argv, &out)
+}
+
+/// Names of the namespaces starting with `prefix`; panics if `ip netns list` fails.
+pub fn netns_with_prefix(prefix: &str) -> Vec<String> {
+    run_ok(&["ip", "netns", "list"])
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|n| n.starts_with(prefix))
+        .map(str::to_string)
+        .collect()
 }
 
 /// `curl URL` from inside the namespace at `netns`, retried for up to ~3 s while a server starts;
