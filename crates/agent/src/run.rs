@@ -355,7 +355,13 @@ pub async fn run<D: Datastore>(
                 }
             }
         }
-        let mut wake = renew_at.min(resync_at);
+        // Until the first list has filled the cache there is nothing to resync; a resync due
+        // in the past would otherwise wake the loop at once, again and again, and cancel the
+        // list before it completes.
+        let mut wake = renew_at;
+        if leases.synced() {
+            wake = wake.min(resync_at);
+        }
         if let Some(at) = watch_retry_at {
             if tokio::time::Instant::now() >= at {
                 watch_retry_at = None;

@@ -70,7 +70,23 @@ fn config(dir: &Path, backend: BackendKind) -> AgentConfig {
     }
 }
 
+/// Paused time only moves when every task waits: an agent that spins (never waits) stops it, and
+/// the test would hang. A real-time watchdog turns that into a failure.
+fn watchdog() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::thread::spawn(|| {
+            std::thread::sleep(Duration::from_secs(60));
+            eprintln!(
+                "tier2: no test finished within 60 s of real time: an agent spins without waiting"
+            );
+            std::process::exit(101);
+        });
+    });
+}
+
 fn start(store: &MemoryStore, backend: BackendKind) -> Agent {
+    watchdog();
     let dir = tempfile::tempdir().unwrap();
     let nft = SharedNft::default();
     let n = nft.clone();
@@ -164,6 +180,8 @@ fn via(routes: &[Route], ip: &str) -> bool {
 #[tokio::test(start_paused = true)]
 async fn renewal_peers_hostile_leases_and_no_lists_per_event() {
     let store = MemoryStore::new();
+    // A remote store's round trip: an agent that cancels its own list would never converge.
+    store.set_latency(Duration::from_millis(5));
     let a = start(&store, BackendKind::HostGw);
     until(Duration::from_secs(5), "n1 leases a subnet", || async {
         own_lease(&store).await.is_some()

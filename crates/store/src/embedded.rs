@@ -91,6 +91,20 @@ impl EmbeddedStore {
         })
     }
 
+    /// Puts every `(key, value)` (no lease) in one transaction, each with its own revision and
+    /// event, as that many puts would: bulk imports, and tests that need a long history fast.
+    /// Returns the last revision.
+    pub async fn put_many(&self, kvs: Vec<(String, String)>) -> Result<Revision, StoreError> {
+        self.write(move |tx, _| {
+            let mut rev = 0;
+            for (k, v) in &kvs {
+                rev = put(tx, k, v, None)?;
+            }
+            Ok(rev)
+        })
+        .await
+    }
+
     /// Runs `f` on a blocking thread with the connection (SQLite calls block).
     async fn with<T: Send + 'static>(
         &self,

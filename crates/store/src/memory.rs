@@ -60,6 +60,7 @@ struct State {
     compacted: Revision,
     keep: usize,
     available: bool,
+    latency: Duration,
     stats: Stats,
 }
 
@@ -178,6 +179,7 @@ impl MemoryStore {
                     compacted: 0,
                     keep: DEFAULT_KEEP,
                     available: true,
+                    latency: Duration::ZERO,
                     stats: Stats::default(),
                 }),
                 changed: Notify::new(),
@@ -235,6 +237,19 @@ impl MemoryStore {
         self.inner.changed.notify_waiters();
     }
 
+    /// Makes every call take `latency` (on tokio's clock) before it acts, as a remote store's
+    /// round trip does: callers that cancel slow calls show up in tests.
+    pub fn set_latency(&self, latency: Duration) {
+        self.lock().latency = latency;
+    }
+
+    async fn round_trip(&self) {
+        let latency = self.lock().latency;
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+    }
+
     /// The current revision.
     pub fn revision(&self) -> Revision {
         self.lock().revision
@@ -253,6 +268,7 @@ impl MemoryStore {
 
 impl Datastore for MemoryStore {
     async fn get(&self, key: &str) -> Result<Option<KeyValue>, StoreError> {
+        self.round_trip().await;
         self.op(|st| {
             Ok(st.kv.get(key).map(|e| KeyValue {
                 key: key.to_string(),
@@ -264,6 +280,7 @@ impl Datastore for MemoryStore {
     }
 
     async fn list(&self, prefix: &str) -> Result<(Vec<KeyValue>, Revision), StoreError> {
+        self.round_trip().await;
         self.op(|st| {
             st.stats.lists += 1;
             let kvs = st
@@ -287,6 +304,7 @@ impl Datastore for MemoryStore {
         value: &str,
         lease: Option<LeaseId>,
     ) -> Result<Option<Revision>, StoreError> {
+        self.round_trip().await;
         self.op(|st| {
             st.lease_alive(lease)?;
             if st.kv.contains_key(key) {
@@ -303,6 +321,7 @@ impl Datastore for MemoryStore {
         value: &str,
         lease: Option<LeaseId>,
     ) -> Result<Option<Revision>, StoreError> {
+        self.round_trip().await;
         self.op(|st| {
             st.lease_alive(lease)?;
             match st.kv.get(key) {
@@ -313,10 +332,12 @@ impl Datastore for MemoryStore {
     }
 
     async fn delete(&self, key: &str) -> Result<bool, StoreError> {
+        self.round_trip().await;
         self.op(|st| Ok(st.remove(key)))
     }
 
     async fn grant(&self, ttl: Duration) -> Result<LeaseId, StoreError> {
+        self.round_trip().await;
         let now = self.inner.clock.now_ms();
         self.op(|st| {
             let id = st.next_lease;
@@ -329,6 +350,7 @@ impl Datastore for MemoryStore {
     }
 
     async fn keep_alive(&self, lease: LeaseId) -> Result<(), StoreError> {
+        self.round_trip().await;
         let now = self.inner.clock.now_ms();
         self.op(|st| match st.leases.get_mut(&lease.0) {
             Some((ttl, exp)) => {
@@ -341,6 +363,7 @@ impl Datastore for MemoryStore {
     }
 
     async fn revoke(&self, lease: LeaseId) -> Result<(), StoreError> {
+        self.round_trip().await;
         self.op(|st| {
             st.drop_lease(lease.0);
             st.stats.writes += 1;

@@ -161,9 +161,15 @@ async fn watch_behind_the_kept_log_is_a_typed_compaction() {
     let (_d, s, _clock) = store();
     let (_, rev) = s.list("/c/").await.unwrap();
     let n = podnet_store::embedded::EVENT_LOG_KEEP + 10;
-    for i in 0..n {
-        s.create(&format!("/c/{i}"), "x", None).await.unwrap();
-    }
+    let last = s
+        .put_many(
+            (0..n)
+                .map(|i| (format!("/c/{i}"), "x".to_string()))
+                .collect(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(last, rev + n, "one revision per key");
     match s.watch("/c/", rev, Duration::from_millis(10)).await {
         Err(StoreError::Compacted { requested, oldest }) => {
             assert_eq!(requested, rev);

@@ -111,7 +111,10 @@ async fn outage_fails_every_call_and_wakes_watchers() {
     s.create("/a", "1", None).await.unwrap();
     let (_, rev) = s.list("/").await.unwrap();
     let mut w = s.watch_stream("/", rev);
-    assert!(w.next().await.unwrap().events.is_empty(), "progress first: the store answers");
+    assert!(
+        w.next().await.unwrap().events.is_empty(),
+        "progress first: the store answers"
+    );
     s.set_available(false);
     assert!(matches!(w.next().await, Err(StoreError::Unavailable(_))));
     assert!(matches!(s.get("/a").await, Err(StoreError::Unavailable(_))));
