@@ -15,6 +15,7 @@ PACKAGES=(
   conntrack
   iptables            # the reference portmap plugin programs iptables
   etcd-server         # the multi-machine datastore, started by the tests themselves
+  etcd-client         # etcdctl: the compaction test compacts a lab's etcd
   protobuf-compiler   # protoc, needed to build the etcd client
   libprotobuf-dev     # the well-known .proto files protoc needs for etcd's API
   iperf3              # throughput in podnet bench

@@ -10,25 +10,12 @@ mod common;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
+use common::cpu_seconds;
 use common::lab::{ok, podnet, Lab};
 
 fn finish(stream: Child) -> String {
     let out = stream.wait_with_output().unwrap();
     ok(&out, "the TCP stream")
-}
-
-/// CPU seconds (user + system) a process has used.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .collect();
-    // After the command name: state is field 3, utime 14 and stime 15 (1-based, man 5 proc).
-    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
-    ticks as f64 / 100.0
 }
 
 /// Restarts the agents `count` times, alternating nodes, every other pair with SIGKILL, under a
