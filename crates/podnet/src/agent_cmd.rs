@@ -16,6 +16,8 @@ use podnet_nft::NftCli;
 use podnet_store::embedded::EmbeddedStore;
 use podnet_store::etcd::EtcdStore;
 
+use crate::store_url::StoreUrl;
+
 #[derive(clap::Args, Debug, Clone)]
 pub struct AgentArgs {
     /// This node's name (unique in the cluster).
@@ -119,6 +121,7 @@ pub fn main(a: &AgentArgs) -> Result<()> {
         .with_target(false)
         .try_init();
     let cfg = config(a)?;
+    let url = StoreUrl::parse(&a.store)?;
     let kernel = Kernel::spawn(|| {
         Ok(KernelCtx {
             ops: Box::new(KernelNetOps::new()?),
@@ -130,26 +133,23 @@ pub fn main(a: &AgentArgs) -> Result<()> {
         .build()
         .context("start the runtime")?;
     rt.block_on(async move {
-        if let Some(path) = a.store.strip_prefix("embedded:") {
-            let store = EmbeddedStore::open(std::path::Path::new(path))?;
-            run(cfg, store, kernel, shutdown_signal()).await?;
-        } else if let Some(eps) = a.store.strip_prefix("etcd://") {
-            let endpoints: Vec<String> = eps.split(',').map(str::to_string).collect();
-            let store = loop {
-                match EtcdStore::connect(&endpoints).await {
-                    Ok(s) => break s,
-                    Err(e) => {
-                        tracing::warn!("cannot reach etcd at {eps}: {e}; retrying");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
+        match &url {
+            StoreUrl::Embedded(path) => {
+                let store = EmbeddedStore::open(path)?;
+                run(cfg, store, kernel, shutdown_signal()).await?;
+            }
+            StoreUrl::Etcd(endpoints) => {
+                let store = loop {
+                    match EtcdStore::connect(endpoints).await {
+                        Ok(s) => break s,
+                        Err(e) => {
+                            tracing::warn!("cannot reach etcd at {url}: {e}; retrying");
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                        }
                     }
-                }
-            };
-            run(cfg, store, kernel, shutdown_signal()).await?;
-        } else {
-            bail!(
-                "--store {:?}: use embedded:/path/store.db or etcd://HOST:PORT",
-                a.store
-            );
+                };
+                run(cfg, store, kernel, shutdown_signal()).await?;
+            }
         }
         Ok(())
     })

@@ -4,6 +4,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::kubectl::{Reported, Verb};
+
 #[derive(Parser)]
 #[command(
     name = "podnet",
@@ -58,6 +60,27 @@ enum Cmd {
     Stream(crate::stream::StreamArgs),
     /// TCP request/response latency or connection rate against `podnet serve --stream-port`.
     Rr(crate::rr::RrArgs),
+    /// Create or update objects from manifests in a datastore (`kubectl apply -f`).
+    Apply {
+        #[command(flatten)]
+        args: crate::kubectl::ApplyArgs,
+        #[command(flatten)]
+        store: crate::kubectl::StoreArg,
+    },
+    /// Delete objects named by manifests or by `KIND NAME...` (`kubectl delete`).
+    Delete {
+        #[command(flatten)]
+        args: crate::kubectl::DeleteArgs,
+        #[command(flatten)]
+        store: crate::kubectl::StoreArg,
+    },
+    /// Show objects as a table, JSON, YAML or names (`kubectl get`).
+    Get {
+        #[command(flatten)]
+        args: crate::kubectl::GetArgs,
+        #[command(flatten)]
+        store: crate::kubectl::StoreArg,
+    },
 }
 
 #[derive(Subcommand)]
@@ -76,16 +99,18 @@ pub fn main() -> ExitCode {
     // agent or the plugin, which must never die of a reader going away.
     if matches!(
         cli.command,
-        Cmd::Lab(_) | Cmd::DryRun(_) | Cmd::Bench { .. }
+        Cmd::Lab(_) | Cmd::DryRun(_) | Cmd::Bench { .. } | Cmd::Get { .. }
     ) {
         sigpipe::reset();
     }
     // Commands that build namespaces and processes: a signal stops them at their next step and
     // their failure path removes what they built (see `interrupt`).
-    if matches!(
-        cli.command,
-        Cmd::Lab(_) | Cmd::Bench { .. } | Cmd::Demo { .. }
-    ) {
+    let builds = match &cli.command {
+        Cmd::Lab(lab) => lab.cmd.builds(),
+        Cmd::Bench { .. } | Cmd::Demo { .. } => true,
+        _ => false,
+    };
+    if builds {
         crate::interrupt::install();
     }
     let result = match cli.command {
@@ -103,12 +128,31 @@ pub fn main() -> ExitCode {
         Cmd::DryRun(args) => crate::dryrun::run(&args),
         Cmd::Agent(args) => crate::agent_cmd::main(&args),
         Cmd::Lab(args) => crate::lab::main(&args),
+        Cmd::Apply { args, store } => {
+            crate::kubectl::run(&Verb::Apply(args), &store.store).status()
+        }
+        Cmd::Delete { args, store } => {
+            crate::kubectl::run(&Verb::Delete(args), &store.store).status()
+        }
+        Cmd::Get { args, store } => crate::kubectl::run(&Verb::Get(args), &store.store).status(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The verb printed its errors, as kubectl does.
+        Err(e) if e.is::<Reported>() => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("podnet: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
     }
 }

@@ -8,10 +8,12 @@ pub mod cli;
 pub mod demo;
 pub mod dryrun;
 pub mod interrupt;
+pub mod kubectl;
 pub mod lab;
 pub mod nsutil;
 pub mod rr;
 pub mod serve;
+pub mod store_url;
 pub mod stream;
 
 use std::io::{Read, Write};

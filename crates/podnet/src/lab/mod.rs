@@ -4,6 +4,7 @@
 pub mod check;
 pub mod down;
 pub mod graph;
+pub mod objects;
 pub mod procs;
 pub mod sh;
 pub mod spec;
@@ -13,6 +14,7 @@ pub mod up;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 
+use crate::kubectl::Verb;
 use state::LabState;
 
 #[derive(Args, Debug)]
@@ -68,6 +70,38 @@ pub enum LabCmd {
         #[arg(last = true, required = true)]
         argv: Vec<String>,
     },
+    /// `podnet apply` on the lab's datastore (`kubectl apply -f`).
+    Apply {
+        #[command(flatten)]
+        name: NameArg,
+        #[command(flatten)]
+        args: crate::kubectl::ApplyArgs,
+    },
+    /// `podnet delete` on the lab's datastore (`kubectl delete`).
+    Delete {
+        #[command(flatten)]
+        name: NameArg,
+        #[command(flatten)]
+        args: crate::kubectl::DeleteArgs,
+    },
+    /// `podnet get` on the lab's datastore (`kubectl get`).
+    Get {
+        #[command(flatten)]
+        name: NameArg,
+        #[command(flatten)]
+        args: crate::kubectl::GetArgs,
+    },
+}
+
+impl LabCmd {
+    /// Whether the command builds namespaces and processes, which a signal must stop at a
+    /// step boundary (see `interrupt`); the object verbs only talk to the datastore.
+    pub fn builds(&self) -> bool {
+        !matches!(
+            self,
+            LabCmd::Apply { .. } | LabCmd::Delete { .. } | LabCmd::Get { .. }
+        )
+    }
 }
 
 #[derive(Args, Debug)]
@@ -212,6 +246,13 @@ pub fn main(a: &LabArgs) -> Result<()> {
                 .context("run the command")?;
             std::process::exit(status.code().unwrap_or(1));
         }
+        LabCmd::Apply { name, args } => {
+            objects::run(&name.name, &Verb::Apply(args.clone()))?.status()
+        }
+        LabCmd::Delete { name, args } => {
+            objects::run(&name.name, &Verb::Delete(args.clone()))?.status()
+        }
+        LabCmd::Get { name, args } => objects::run(&name.name, &Verb::Get(args.clone()))?.status(),
     }
 }
 

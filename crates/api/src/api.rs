@@ -1,0 +1,129 @@
+//! [`Api`]: the API server's requests over a [`Datastore`], and its read side (`get`, `list`).
+//! The writes are in [`crate::write`] and [`crate::delete`].
+//!
+//! The clock (for `creationTimestamp`) and the uid source are injected, so tests are
+//! deterministic; [`Api::new`] uses the system clock and the kernel's random UUIDs.
+
+use std::sync::Arc;
+
+use podnet_model::{kind_prefix, namespace_prefix, Kind, Object, ObjectKey};
+use podnet_store::{Clock, Datastore, KeyValue, Revision, SystemClock};
+
+use crate::error::ApiError;
+use crate::stored::{self, StoredError};
+use crate::time::format_rfc3339;
+
+/// The API server over one datastore. Cheap to clone.
+#[derive(Clone)]
+pub struct Api<D: Datastore> {
+    pub(crate) store: D,
+    clock: Arc<dyn Clock>,
+    uids: Arc<dyn Fn() -> String + Send + Sync>,
+}
+
+/// What [`Api::list`] returns: the valid objects in key order (namespace, then name), the
+/// store's revision at the time of the read (a watch from it misses nothing), and the keys
+/// whose values were skipped because they are not valid objects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectList {
+    pub items: Vec<Object>,
+    pub revision: Revision,
+    pub invalid: Vec<InvalidEntry>,
+}
+
+/// A stored key [`Api::list`] skipped, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidEntry {
+    pub key: String,
+    pub reason: String,
+}
+
+impl<D: Datastore> Api<D> {
+    /// The API server over `store`, with the system clock and kernel UUIDs.
+    pub fn new(store: D) -> Self {
+        Api {
+            store,
+            clock: Arc::new(SystemClock),
+            uids: Arc::new(crate::uid::new_uid),
+        }
+    }
+
+    /// Uses `clock` for `creationTimestamp` (and deletion timestamps).
+    pub fn with_clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Uses `uids` for new objects' `metadata.uid`.
+    pub fn with_uids(mut self, uids: impl Fn() -> String + Send + Sync + 'static) -> Self {
+        self.uids = Arc::new(uids);
+        self
+    }
+
+    /// The datastore underneath.
+    pub fn store(&self) -> &D {
+        &self.store
+    }
+
+    /// Now, as RFC 3339 (whole seconds, as the API server writes timestamps).
+    pub(crate) fn now(&self) -> String {
+        format_rfc3339(self.clock.now_ms().div_euclid(1000))
+    }
+
+    pub(crate) fn new_uid(&self) -> String {
+        (self.uids)()
+    }
+
+    /// One object, with its `resourceVersion`.
+    pub async fn get(&self, key: &ObjectKey) -> Result<Object, ApiError> {
+        let kv = self.store.get(&key.to_string()).await?;
+        let kv = kv.ok_or_else(|| not_found(key))?;
+        decode(&kv)
+    }
+
+    /// Every object of `kind`, in `namespace` or in all of them (`None`; cluster-scoped kinds
+    /// ignore it). Stored values that are not valid objects are skipped and listed in
+    /// [`ObjectList::invalid`].
+    pub async fn list(&self, kind: Kind, namespace: Option<&str>) -> Result<ObjectList, ApiError> {
+        let prefix = match namespace {
+            Some(ns) if kind.namespaced() => {
+                namespace_prefix(kind, ns).map_err(ApiError::BadRequest)?
+            }
+            _ => kind_prefix(kind),
+        };
+        let (mut kvs, revision) = self.store.list(&prefix).await?;
+        kvs.sort_by(|a, b| a.key.cmp(&b.key));
+        let mut list = ObjectList {
+            items: Vec::with_capacity(kvs.len()),
+            revision,
+            invalid: Vec::new(),
+        };
+        for kv in &kvs {
+            match stored::decode(kv) {
+                Ok((_, object)) => list.items.push(object),
+                Err(e) => list.invalid.push(InvalidEntry {
+                    key: kv.key.clone(),
+                    reason: e.to_string(),
+                }),
+            }
+        }
+        Ok(list)
+    }
+}
+
+pub(crate) fn not_found(key: &ObjectKey) -> ApiError {
+    ApiError::NotFound {
+        kind: key.kind,
+        name: key.name.clone(),
+    }
+}
+
+/// A stored value as an object, or [`ApiError::Corrupt`].
+pub(crate) fn decode(kv: &KeyValue) -> Result<Object, ApiError> {
+    stored::decode(kv)
+        .map(|(_, object)| object)
+        .map_err(|e: StoredError| ApiError::Corrupt {
+            key: kv.key.clone(),
+            reason: e.to_string(),
+        })
+}
