@@ -7,14 +7,15 @@
 //! - **vxlan** (flannel's layout): per peer, `ip neigh replace PEER_SUBNET.0 lladdr PEER_VTEP_MAC
 //!   dev podnet.1 nud permanent`, `bridge fdb replace PEER_VTEP_MAC dev podnet.1 dst PEER_IP self
 //!   permanent`, `ip route replace PEER_SUBNET via PEER_SUBNET.0 dev podnet.1 onlink proto 112`.
+//!
+//! The entries are `podnet-netspec`'s; [`podnet_netspec::diff()`] compares them with the kernel's.
 
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
-use podnet_netlink::{Fdb, Neigh, Route};
-
-use crate::lease::{Existing, LeaseRecord};
+use podnet_model::lease::{parse_mac, Existing, LeaseRecord};
+use podnet_netspec::{Fdb, Neigh, Route};
 
 /// Which datapath connects the nodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,7 +61,7 @@ pub struct LocalNode {
     pub tunnel_dev: String,
     /// The vxlan backend's device, re-ensured on every pass (drift repair: deleted, it is made
     /// again with the same MAC).
-    pub vxlan: Option<podnet_netlink::backend::VxlanSpec>,
+    pub vxlan: Option<podnet_netspec::VxlanSpec>,
 }
 
 /// What the node should have.
@@ -73,16 +74,6 @@ pub struct Desired {
     pub unreachable: Vec<(String, Ipv4Addr)>,
     /// Underlay addresses of every peer (VXLAN is accepted only from these).
     pub peer_ips: BTreeSet<Ipv4Addr>,
-}
-
-/// Parses `aa:bb:cc:dd:ee:ff`.
-pub fn parse_mac(s: &str) -> Option<[u8; 6]> {
-    let parts: Vec<u8> = s
-        .split(':')
-        .map(|p| u8::from_str_radix(p, 16))
-        .collect::<Result<_, _>>()
-        .ok()?;
-    parts.try_into().ok()
 }
 
 /// The desired state for `local` given every lease in the store (its own included).
@@ -141,36 +132,6 @@ pub fn desired(kind: BackendKind, local: &LocalNode, leases: &[Existing]) -> Des
         }
     }
     d
-}
-
-/// What to add and what to remove to get from `observed` to `desired`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diff<T> {
-    pub add: Vec<T>,
-    pub remove: Vec<T>,
-}
-
-impl<T> Diff<T> {
-    pub fn is_empty(&self) -> bool {
-        self.add.is_empty() && self.remove.is_empty()
-    }
-}
-
-/// The set difference both ways; entries present on both sides are left alone.
-pub fn diff<T: Ord + Clone>(observed: &[T], desired: &BTreeSet<T>) -> Diff<T> {
-    let have: BTreeSet<&T> = observed.iter().collect();
-    Diff {
-        add: desired
-            .iter()
-            .filter(|d| !have.contains(d))
-            .cloned()
-            .collect(),
-        remove: observed
-            .iter()
-            .filter(|o| !desired.contains(o))
-            .cloned()
-            .collect(),
-    }
 }
 
 #[cfg(test)]

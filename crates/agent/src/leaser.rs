@@ -6,7 +6,7 @@ use ipnet::Ipv4Net;
 use podnet_store::{Datastore, LeaseId, StoreError};
 
 use crate::error::AgentError;
-use crate::lease::{
+use podnet_model::lease::{
     parse_key, plan_claim, subnet_key, ClaimPlan, Existing, LeaseRecord, SubnetConfig,
     SUBNETS_PREFIX,
 };

@@ -2,15 +2,16 @@
 //! keeps the lease alive, publishes the node's network facts for the CNI plugin, and converges
 //! the backend (routes, VXLAN FDB and neighbours) to the peers' leases by diff.
 //!
-//! [`lease`] is pure (keys, records, which subnet to claim); [`leaser`] performs the claim and
-//! renewal against any [`podnet_store::Datastore`].
+//! What a lease is (keys, records, which subnet to claim, validating other nodes' leases) is
+//! pure and lives in [`podnet_model::lease`]; [`leaser`] performs the claim and renewal against
+//! any [`podnet_store::Datastore`]. The backends' plan vocabulary (routes, neighbours, FDB
+//! entries, the set diff) is [`podnet_netspec`]'s.
 
 pub mod backend;
 pub mod error;
 pub mod firewall;
 pub mod informer;
 pub mod kernel;
-pub mod lease;
 pub mod leaser;
 pub mod reconcile;
 pub mod run;
@@ -19,5 +20,4 @@ pub mod testing;
 pub mod udp_relay;
 
 pub use error::AgentError;
-pub use lease::{LeaseRecord, SubnetConfig};
 pub use leaser::{acquire, Lease};

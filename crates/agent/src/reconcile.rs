@@ -5,8 +5,9 @@
 use std::collections::BTreeSet;
 
 use podnet_netlink::{BackendOps, NetError};
+use podnet_netspec::diff;
 
-use crate::backend::{diff, BackendKind, Desired, LocalNode};
+use crate::backend::{BackendKind, Desired, LocalNode};
 
 /// How many kernel objects one pass added and removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -10,7 +10,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use ipnet::Ipv4Net;
-use podnet_netlink::VxlanSpec;
+use podnet_model::facts::{NodeFacts, FACTS_VERSION};
+use podnet_model::lease::{
+    validate_leases, LeaseRecord, LeaseSet, Refused, SubnetConfig, SUBNETS_PREFIX,
+};
+use podnet_netspec::VxlanSpec;
 use podnet_store::Datastore;
 use podnet_udp::Peer;
 use serde::Serialize;
@@ -21,7 +25,6 @@ use crate::error::AgentError;
 use crate::firewall::{nonat_script, vxlan_guard_script};
 use crate::informer::{Change, Informer, InformerStats};
 use crate::kernel::Kernel;
-use crate::lease::{validate_leases, LeaseRecord, LeaseSet, Refused, SubnetConfig, SUBNETS_PREFIX};
 use crate::leaser::{acquire, renew, Lease};
 use crate::reconcile::reconcile;
 use crate::udp_relay::Relay;
@@ -236,7 +239,7 @@ pub async fn run<D: Datastore>(
         _ => None,
     };
     if cfg.fast_path {
-        let fp = podnet_netlink::FastPath {
+        let fp = podnet_netspec::FastPath {
             cluster: cfg.subnets.cluster,
             local: lease.subnet,
         };
@@ -247,8 +250,8 @@ pub async fn run<D: Datastore>(
         }
         info!(cluster = %fp.cluster, subnet = %fp.local, "eBPF fast path attached");
     }
-    let facts = podnet_plugin::facts::NodeFacts {
-        version: podnet_plugin::facts::FACTS_VERSION,
+    let facts = NodeFacts {
+        version: FACTS_VERSION,
         node: cfg.node.clone(),
         subnet: lease.subnet.to_string(),
         gateway: Some(Ipv4Addr::from(u32::from(lease.subnet.network()) + 1).to_string()),
@@ -256,10 +259,7 @@ pub async fn run<D: Datastore>(
         cluster_cidr: Some(cfg.subnets.cluster.to_string()),
         backend: Some(cfg.backend.as_str().into()),
     };
-    write_atomic(
-        &cfg.facts_path,
-        &serde_json::to_string_pretty(&facts).unwrap_or_default(),
-    )?;
+    write_atomic(&cfg.facts_path, &facts.to_json())?;
 
     let local = LocalNode {
         node: cfg.node.clone(),
@@ -479,7 +479,7 @@ async fn converge(
     if cfg.fast_path {
         // Drift repair for the fast path: a filter removed behind the agent's back (`tc filter
         // del`, another tool replacing the clsact qdisc) is attached again.
-        let fp = podnet_netlink::FastPath {
+        let fp = podnet_netspec::FastPath {
             cluster: cfg.subnets.cluster,
             local: local.subnet,
         };

@@ -2,8 +2,9 @@
 //! the node "n1" (10.244.1.0/24 on 198.18.0.0/24, VTEP podnet.1). Not used by the agent itself.
 #![allow(clippy::unwrap_used)]
 
+use podnet_model::lease::{Existing, LeaseRecord};
+
 use crate::backend::LocalNode;
-use crate::lease::{Existing, LeaseRecord};
 
 /// A lease of `subnet` by `node` at underlay address `ip`, with an optional VTEP MAC.
 pub fn lease(node: &str, subnet: &str, ip: &str, mac: Option<&str>) -> Existing {

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use podnet_agent::leaser::{acquire, list_leases, renew};
-use podnet_agent::{AgentError, LeaseRecord, SubnetConfig};
+use podnet_agent::AgentError;
+use podnet_model::lease::{subnet_key, LeaseRecord, SubnetConfig};
 use podnet_store::embedded::EmbeddedStore;
 use podnet_store::etcd::EtcdStore;
 use podnet_store::etcd_server::{free_loopback_port, EtcdServer};
@@ -91,10 +92,7 @@ async fn thirty_two_agents_sixteen_subnets_etcd_10_runs() {
         let (leases, _) = list_leases(&admin).await.unwrap();
         assert_eq!(leases.len(), 16, "run {run}");
         for l in leases {
-            admin
-                .delete(&podnet_agent::lease::subnet_key(l.subnet))
-                .await
-                .unwrap();
+            admin.delete(&subnet_key(l.subnet)).await.unwrap();
         }
     }
 }

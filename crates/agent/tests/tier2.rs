@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use podnet_agent::backend::BackendKind;
 use podnet_agent::kernel::{Kernel, KernelCtx};
-use podnet_agent::lease::{subnet_key, LeaseRecord, SUBNETS_PREFIX};
 use podnet_agent::run::{run, AgentConfig};
-use podnet_agent::SubnetConfig;
-use podnet_netlink::{LinkState, RecordingNetOps, Route};
+use podnet_model::lease::{subnet_key, LeaseRecord, SubnetConfig, SUBNETS_PREFIX};
+use podnet_netlink::RecordingNetOps;
+use podnet_netspec::{LinkState, Route};
 use podnet_nft::{Change, Nft, NftError, PodEntry, RecordingNft};
 use podnet_store::memory::MemoryStore;
 use podnet_store::Datastore;

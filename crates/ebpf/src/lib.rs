@@ -10,7 +10,7 @@ use std::os::fd::{AsFd, OwnedFd};
 
 use aya::programs::SchedClassifier;
 use aya::EbpfLoader;
-use ipnet::Ipv4Net;
+use podnet_netspec::FastPath;
 
 /// The compiled object (clang -target bpf), built by build.rs.
 static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/fastpath.o"));
@@ -32,15 +32,6 @@ impl Hook {
             Hook::FromUplink => "from_uplink",
         }
     }
-}
-
-/// The addresses a program is loaded with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FastPath {
-    /// The cluster CIDR: only packets with both addresses in it take the fast path.
-    pub cluster: Ipv4Net,
-    /// This node's pod subnet: its addresses are entered with `bpf_redirect_peer`.
-    pub local: Ipv4Net,
 }
 
 /// Errors loading a program.

@@ -1,7 +1,8 @@
 //! The kernel's verifier accepts both programs (loading needs root: CAP_BPF and CAP_NET_ADMIN;
 //! nothing is attached, so nothing on the host changes).
 
-use podnet_ebpf::{load, FastPath, Hook};
+use podnet_ebpf::{load, Hook};
+use podnet_netspec::FastPath;
 
 #[test]
 fn the_verifier_accepts_both_programs() {

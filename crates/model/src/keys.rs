@@ -4,7 +4,7 @@
 //! ```text
 //! /podnet/objects/<plural>/<namespace>/<name>   namespaced kinds   /podnet/objects/pods/default/web-0
 //! /podnet/objects/<plural>/<name>               cluster-scoped     /podnet/objects/namespaces/default
-//! /podnet/subnets/<a.b.c.d>-<len>               node subnet leases (owned by the agent's lease code)
+//! /podnet/subnets/<a.b.c.d>-<len>               node subnet leases (crate::lease)
 //! ```
 //!
 //! Every prefix ends in `/`, so a prefix scan of `pods` never returns `podsx`, and a scan of

@@ -2,6 +2,10 @@
 //! Service, EndpointSlice, NetworkPolicy), how manifests decode into them, the defaults and
 //! validation the Kubernetes API server applies to them, and where they live in the datastore.
 //!
+//! It also holds the records podnet itself keeps about nodes: the [`lease`]s of node pod subnets
+//! in the datastore (key layout, record, claim planning, validation of other nodes' leases) and
+//! the node [`facts`] file the agent writes for the CNI plugin.
+//!
 //! Everything here is pure: values in, values out. This crate never reads files, the clock, the
 //! environment or the network, and never talks to a datastore; the store, the agent and the CLI
 //! do that and hand the text or bytes in. The types are podnet's own (not generated bindings):
@@ -16,9 +20,11 @@ pub mod decode;
 pub mod defaults;
 pub mod endpointslice;
 pub mod enums;
+pub mod facts;
 pub mod intstr;
 pub mod keys;
 pub mod kind;
+pub mod lease;
 pub mod meta;
 pub mod namespace;
 pub mod networkpolicy;

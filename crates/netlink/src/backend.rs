@@ -1,71 +1,13 @@
 //! [`BackendOps`]: the kernel operations the node agent's backends need in the node namespace —
 //! routes tagged with podnet's protocol number, the VXLAN device, and its permanent neighbour and
 //! FDB entries. Everything is listable, so the agent converges by diff (add what is missing,
-//! remove what is extra, leave the rest alone) and never flushes.
-
-use std::net::Ipv4Addr;
+//! remove what is extra, leave the rest alone) and never flushes. The values it takes and
+//! returns are `podnet-netspec`'s.
 
 use ipnet::Ipv4Net;
+use podnet_netspec::{FastPath, Fdb, LinkState, Neigh, Route, VxlanSpec};
 
-use crate::types::NetError;
-
-/// Routing protocol number on podnet's routes (`ip route show proto 112`): it marks what the
-/// agent owns, so a diff never touches other routes.
-pub const RTPROT_PODNET: u8 = 112;
-
-/// A route the agent owns.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Route {
-    pub dst: Ipv4Net,
-    pub via: Ipv4Addr,
-    /// Output device; `None` lets the kernel pick from `via`.
-    pub dev: Option<String>,
-    pub onlink: bool,
-}
-
-/// A permanent neighbour entry (IPv4 → MAC) on a device.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Neigh {
-    pub ip: Ipv4Addr,
-    pub mac: [u8; 6],
-}
-
-/// A VXLAN FDB entry: frames for `mac` go to the VTEP at `dst`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Fdb {
-    pub mac: [u8; 6],
-    pub dst: Ipv4Addr,
-}
-
-/// The VXLAN device of the vxlan backend.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VxlanSpec {
-    pub name: String,
-    pub vni: u32,
-    pub port: u16,
-    pub local: Ipv4Addr,
-    pub underlay_dev: String,
-    pub mtu: u32,
-}
-
-impl VxlanSpec {
-    /// The device's MAC: locally administered, derived from the local address
-    /// (`0e:50:` + its four bytes), so a device deleted and created again — or made by another
-    /// agent run — keeps the address the peers' neighbour entries point at.
-    pub fn mac(&self) -> [u8; 6] {
-        let o = self.local.octets();
-        [0x0e, 0x50, o[0], o[1], o[2], o[3]]
-    }
-}
-
-/// What the agent reads back about a link.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct LinkState {
-    pub mac: [u8; 6],
-    pub mtu: u32,
-    pub up: bool,
-    pub addresses: Vec<Ipv4Net>,
-}
+use crate::error::NetError;
 
 /// Kernel operations of the backends.
 pub trait BackendOps {
@@ -89,7 +31,7 @@ pub trait BackendOps {
     /// The eBPF fast path's `from_uplink` program at DEV's tc ingress (packets to this node's
     /// pods enter them directly): `tc qdisc replace dev DEV clsact; tc filter replace dev DEV
     /// ingress pref 1 handle 1 bpf direct-action …` — replaced in place when attached again.
-    fn attach_fast_path(&mut self, dev: &str, fp: &crate::FastPath) -> Result<(), NetError>;
+    fn attach_fast_path(&mut self, dev: &str, fp: &FastPath) -> Result<(), NetError>;
     /// `tc filter show dev DEV ingress` lists podnet's `from_uplink` filter (false also when DEV
     /// has no clsact qdisc).
     fn fast_path_attached(&mut self, dev: &str) -> Result<bool, NetError>;

@@ -18,17 +18,18 @@ use netlink_packet_route::link::{
 };
 use netlink_packet_route::neighbour::NeighbourState;
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteScope, RouteType};
-use podnet_ebpf::{FastPath, Hook};
+use podnet_ebpf::Hook;
+use podnet_netspec::{
+    BridgeSpec, ContainerIfSpec, ContainerIfState, FastPath, PodRouteSpec, VethSpec,
+    UNREACHABLE_METRIC,
+};
 use rtnetlink::{
     Handle, LinkBridge, LinkBridgePort, LinkMessageBuilder, LinkUnspec, RouteMessageBuilder,
 };
 use tokio::runtime::Runtime;
 
+use crate::error::NetError;
 use crate::netns::Netns;
-use crate::types::{
-    BridgeSpec, ContainerIfSpec, ContainerIfState, NetError, PodRouteSpec, VethSpec,
-    UNREACHABLE_METRIC,
-};
 use crate::NetOps;
 
 pub(crate) const EEXIST: i32 = libc_errno::EEXIST;

@@ -12,14 +12,15 @@ use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteFlags, RouteMessage, RouteProtocol,
 };
 use netlink_packet_route::AddressFamily;
+use podnet_netspec::{FastPath, Fdb, LinkState, Neigh, Route, VxlanSpec, RTPROT_PODNET};
 use rtnetlink::{Handle, LinkUnspec, LinkVxlan, RouteMessageBuilder};
 
-use crate::backend::{BackendOps, Fdb, LinkState, Neigh, Route, VxlanSpec, RTPROT_PODNET};
+use crate::backend::BackendOps;
+use crate::error::NetError;
 use crate::kernel::{
     errno_of, ipv4_addresses, link_by_name, link_names, mac_of, mtu_of, nl, write_sysctl, EEXIST,
     ENOENT, ESRCH,
 };
-use crate::types::NetError;
 use crate::KernelNetOps;
 
 fn route_message(r: &Route, index: Option<u32>) -> RouteMessage {
@@ -263,7 +264,7 @@ impl BackendOps for KernelNetOps {
         write_sysctl(&format!("/proc/sys/net/ipv6/conf/{dev}/disable_ipv6"), "1")
     }
 
-    fn attach_fast_path(&mut self, dev: &str, fp: &crate::FastPath) -> Result<(), NetError> {
+    fn attach_fast_path(&mut self, dev: &str, fp: &FastPath) -> Result<(), NetError> {
         let h = self.node_handle();
         let fp = *fp;
         self.block_on(async move {

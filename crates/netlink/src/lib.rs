@@ -7,29 +7,29 @@
 //! keeping a small model of links so that flows can be tested and dry-run without privileges.
 //! Each operation documents its `ip` equivalent.
 //!
-//! This crate does not decide anything: names, addresses and MACs come from the caller's plan.
+//! This crate does not decide anything: names, addresses and MACs come from the caller's plan,
+//! and the values of that plan (routes, neighbours, veth and bridge specs, …) are
+//! `podnet-netspec`'s; only the traits, their implementations and [`NetError`] live here.
 
 pub mod backend;
+mod error;
 mod kernel;
 mod kernel_backend;
 pub mod netns;
 mod recording;
 mod recording_backend;
 mod tc;
-mod types;
 
-pub use backend::{BackendOps, Fdb, LinkState, Neigh, Route, VxlanSpec, RTPROT_PODNET};
+pub use backend::BackendOps;
+pub use error::NetError;
 pub use kernel::KernelNetOps;
 pub use netns::{Netns, NetnsError};
 pub use recording::RecordingNetOps;
 pub use recording_backend::BackendModel;
+
 use std::path::Path;
 
-pub use podnet_ebpf::FastPath;
-pub use types::{
-    BridgeSpec, ContainerIfSpec, ContainerIfState, NetError, PodRouteSpec, VethSpec,
-    UNREACHABLE_METRIC,
-};
+use podnet_netspec::{BridgeSpec, ContainerIfSpec, ContainerIfState, PodRouteSpec, VethSpec};
 
 /// The kernel operations the CNI plugin needs, in the node's network namespace (the one the
 /// process runs in) and in a pod's namespace (given by path).

@@ -8,11 +8,12 @@ use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use crate::netns::NetnsError;
-use crate::types::{
-    BridgeSpec, ContainerIfSpec, ContainerIfState, NetError, PodRouteSpec, VethSpec,
-    UNREACHABLE_METRIC,
+use podnet_netspec::{
+    BridgeSpec, ContainerIfSpec, ContainerIfState, PodRouteSpec, VethSpec, UNREACHABLE_METRIC,
 };
+
+use crate::error::NetError;
+use crate::netns::NetnsError;
 use crate::NetOps;
 
 /// The recording implementation.

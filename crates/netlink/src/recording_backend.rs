@@ -4,9 +4,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use ipnet::Ipv4Net;
+use podnet_netspec::{FastPath, Fdb, LinkState, Neigh, Route, VxlanSpec, RTPROT_PODNET};
 
-use crate::backend::{BackendOps, Fdb, LinkState, Neigh, Route, VxlanSpec, RTPROT_PODNET};
-use crate::types::NetError;
+use crate::backend::BackendOps;
+use crate::error::NetError;
 use crate::RecordingNetOps;
 
 /// The backend part of the recording model.
@@ -98,7 +99,7 @@ impl BackendOps for RecordingNetOps {
         self.record(format!("sysctl -w net.ipv6.conf.{dev}.disable_ipv6=1"))
     }
 
-    fn attach_fast_path(&mut self, dev: &str, _fp: &crate::FastPath) -> Result<(), NetError> {
+    fn attach_fast_path(&mut self, dev: &str, _fp: &FastPath) -> Result<(), NetError> {
         self.record(format!("tc qdisc replace dev {dev} clsact"))?;
         self.record(format!(
             "tc filter replace dev {dev} ingress pref 1 handle 1 bpf direct-action name from_uplink"

@@ -11,12 +11,12 @@ use podnet_cni::config::IpamConf;
 use podnet_cni::env::Attachment;
 use podnet_cni::{CniError, CniResult, Command, ErrorCode, NetConf};
 use podnet_ipam::Store;
+use podnet_model::facts;
 use podnet_nft::{render_add, Change};
 
 use crate::del::teardown;
 use crate::effects::Effects;
 use crate::error::PluginError;
-use crate::facts;
 use crate::plan::{
     first_host, plan_add, record_for, resolve_params, result_for, AddPlan, HostSide, NetParams,
 };

@@ -5,10 +5,9 @@ use std::path::PathBuf;
 use podnet_cni::error::CODE_KERNEL;
 use podnet_cni::{CniError, ErrorCode};
 use podnet_ipam::StoreError;
+use podnet_model::facts::FactsError;
 use podnet_netlink::{NetError, NetnsError};
 use podnet_nft::NftError;
-
-use crate::facts::FactsError;
 
 /// CHECK found the attachment different from what `prevResult` says.
 pub const CODE_CHECK_FAILED: u32 = 101;

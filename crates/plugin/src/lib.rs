@@ -7,8 +7,8 @@
 //! IPAM plugin) and collect a result. Swapping the real effects for recording ones gives tier-2
 //! tests and a dry run.
 //!
-//! The plugin never needs the node agent: the agent writes the node facts file ([`facts`]) that
-//! the plugin reads when the config names no subnet.
+//! The plugin never needs the node agent: the agent writes the node facts file
+//! ([`podnet_model::facts`]) that the plugin reads when the config names no subnet.
 
 pub mod add;
 pub mod check;
@@ -16,7 +16,6 @@ pub mod del;
 pub mod delegate;
 pub mod effects;
 pub mod error;
-pub mod facts;
 pub mod gc;
 pub mod naming;
 pub mod plan;

@@ -11,10 +11,10 @@ use podnet_cni::{
     CniError, CniResult, ErrorCode, Interface, IpConfig, NetConf, PodPath, PortMapping, Protocol,
     Route,
 };
-use podnet_netlink::{BridgeSpec, ContainerIfSpec, FastPath, PodRouteSpec, VethSpec};
+use podnet_model::facts::ParsedFacts;
+use podnet_netspec::{BridgeSpec, ContainerIfSpec, FastPath, PodRouteSpec, VethSpec};
 use podnet_nft::PodEntry;
 
-use crate::facts::ParsedFacts;
 use crate::naming::{format_mac, host_veth, pod_mac};
 use crate::record::{AttachmentRecord, HostPortRecord};
 

@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use podnet_agent::backend::BackendKind;
 use podnet_agent::kernel::{Kernel, KernelCtx};
 use podnet_agent::run::{run, AgentConfig};
-use podnet_agent::SubnetConfig;
+use podnet_model::lease::SubnetConfig;
 use podnet_netlink::KernelNetOps;
 use podnet_nft::NftCli;
 use podnet_store::embedded::EmbeddedStore;

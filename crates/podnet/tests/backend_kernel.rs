@@ -9,7 +9,8 @@ use podnet::nsutil::NetnsGuard;
 use podnet_agent::backend::{desired, BackendKind};
 use podnet_agent::reconcile::reconcile;
 use podnet_agent::testing::{lease, local};
-use podnet_netlink::{BackendOps, KernelNetOps, Netns, VxlanSpec};
+use podnet_netlink::{BackendOps, KernelNetOps, Netns};
+use podnet_netspec::VxlanSpec;
 
 #[test]
 fn vxlan_and_host_gw_converge_by_diff_on_the_kernel() {

@@ -1,5 +1,7 @@
 //! Backend planning cases.
 
+use podnet_netspec::diff;
+
 use super::*;
 use crate::testing::{lease, local};
 
@@ -82,14 +84,9 @@ fn diff_touches_only_what_differs() {
 }
 
 #[test]
-fn a_peer_without_a_vtep_mac_is_skipped_and_macs_parse_strictly() {
+fn a_peer_without_a_vtep_mac_is_skipped() {
     let mut l = leases();
     l[1].record.vtep_mac = Some("not-a-mac".into());
     let d = desired(BackendKind::Vxlan, &local(), &l);
     assert_eq!(d.routes.len(), 1);
-    assert_eq!(
-        parse_mac("0e:00:00:00:00:0a"),
-        Some([0x0e, 0, 0, 0, 0, 0x0a])
-    );
-    assert_eq!(parse_mac("0e:00:00:00:00"), None);
 }

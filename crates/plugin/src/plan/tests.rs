@@ -93,7 +93,7 @@ fn ebpf_plan_is_routed_with_the_fast_path_unless_the_pod_maps_ports() {
     };
     assert_eq!(
         spec(&without).fast_path,
-        Some(podnet_netlink::FastPath {
+        Some(podnet_netspec::FastPath {
             cluster: "10.244.0.0/16".parse().unwrap(),
             local: "10.244.1.0/24".parse().unwrap(),
         })

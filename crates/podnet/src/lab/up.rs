@@ -377,7 +377,7 @@ fn wait_for_leases(u: &mut Up<'_>) -> Result<()> {
         let facts = u.dir.join(&u.st.nodes[i].name).join("node.json");
         loop {
             if let Ok(bytes) = std::fs::read(&facts) {
-                if let Ok(f) = podnet_plugin::facts::parse(&bytes) {
+                if let Ok(f) = podnet_model::facts::parse(&bytes) {
                     u.st.nodes[i].subnet = Some(f.subnet.to_string());
                     break;
                 }

@@ -6,7 +6,10 @@
 //!  "mtu": 1450, "clusterCIDR": "10.244.0.0/16", "backend": "vxlan"}
 //! ```
 //!
-//! `gateway`, `mtu`, `clusterCIDR` and `backend` are optional. Pure: parsing and rendering only.
+//! `gateway`, `mtu`, `clusterCIDR` and `backend` are optional. Pure: parsing and rendering only
+//! (rendering is serde's: the agent serialises a [`NodeFacts`]); the agent writes the file and
+//! the plugin reads it. Addresses are parsed as strictly as the CNI config's
+//! ([`podnet_cni::addr`]).
 
 use std::net::Ipv4Addr;
 
@@ -37,6 +40,13 @@ pub struct NodeFacts {
     pub cluster_cidr: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backend: Option<String>,
+}
+
+impl NodeFacts {
+    /// The file's text, as the agent writes it.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
 }
 
 /// The facts, validated.
@@ -101,6 +111,36 @@ mod tests {
         .unwrap();
         assert_eq!(f.mtu, Some(1450));
         assert_eq!(f.subnet.to_string(), "10.244.1.0/24");
+    }
+
+    #[test]
+    fn rendered_facts_parse_back() {
+        let f = NodeFacts {
+            version: FACTS_VERSION,
+            node: "node-1".into(),
+            subnet: "10.244.1.0/24".into(),
+            gateway: Some("10.244.1.1".into()),
+            mtu: Some(1450),
+            cluster_cidr: Some("10.244.0.0/16".into()),
+            backend: Some("vxlan".into()),
+        };
+        let text = f.to_json();
+        assert!(text.contains(r#""clusterCIDR": "10.244.0.0/16""#), "{text}");
+        assert_eq!(serde_json::from_str::<NodeFacts>(&text).unwrap(), f);
+        let p = parse(text.as_bytes()).unwrap();
+        assert_eq!(p.gateway, Some(Ipv4Addr::new(10, 244, 1, 1)));
+        assert_eq!(p.cluster_cidr, Some("10.244.0.0/16".parse().unwrap()));
+        let bare = NodeFacts {
+            gateway: None,
+            mtu: None,
+            cluster_cidr: None,
+            backend: None,
+            ..f
+        };
+        assert!(
+            !bare.to_json().contains("gateway"),
+            "unset fields are omitted"
+        );
     }
 
     #[test]

@@ -1,9 +1,10 @@
-//! Plain values passed to and returned from [`crate::NetOps`], and its error type.
+//! One pod's attachment as the CNI plugin plans it: the node bridge, the veth pair, what the
+//! pod side should look like (and how the kernel reports it back), and the node side of a
+//! routed pod with its optional eBPF fast path.
 
 use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
-use podnet_ebpf::FastPath;
 
 /// The node's pod bridge.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +40,16 @@ pub struct ContainerIfSpec {
     pub gateway_neigh: Option<(Ipv4Addr, [u8; 6])>,
 }
 
+/// The addresses an eBPF fast-path program is loaded with (`podnet-ebpf` loads it,
+/// `podnet-netlink` attaches it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FastPath {
+    /// The cluster CIDR: only packets with both addresses in it take the fast path.
+    pub cluster: Ipv4Net,
+    /// This node's pod subnet: its addresses are entered with `bpf_redirect_peer`.
+    pub local: Ipv4Net,
+}
+
 /// The node side of a routed (bridge-less) pod.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PodRouteSpec {
@@ -49,8 +60,8 @@ pub struct PodRouteSpec {
     /// The node's pod subnet: unreachable (at [`UNREACHABLE_METRIC`]) where no pod is, so a
     /// packet for a free address is refused here rather than sent back to the default route.
     pub subnet: Ipv4Net,
-    /// The eBPF fast path: `from_pod` attached at the host veth's tc ingress (see
-    /// [`podnet_ebpf`]); `None` leaves the pod on the kernel's forwarding path only.
+    /// The eBPF fast path: `from_pod` attached at the host veth's tc ingress; `None` leaves
+    /// the pod on the kernel's forwarding path only.
     pub fast_path: Option<FastPath>,
 }
 
@@ -67,41 +78,4 @@ pub struct ContainerIfState {
     pub addresses: Vec<Ipv4Net>,
     /// Main-table IPv4 routes through this interface, as (destination, gateway).
     pub routes: Vec<(Ipv4Net, Option<Ipv4Addr>)>,
-}
-
-/// A failed kernel operation, with the `ip` command it stood for.
-#[derive(Debug, thiserror::Error)]
-pub enum NetError {
-    #[error("{op}: {source}")]
-    Netlink {
-        op: String,
-        source: rtnetlink::Error,
-    },
-    #[error("{op}: {source}")]
-    Io { op: String, source: std::io::Error },
-    #[error("{op}: interface {name:?} already exists in the pod namespace")]
-    ContainerIfExists { op: String, name: String },
-    #[error("{op}: link {name:?} not found")]
-    NoSuchLink { op: String, name: String },
-    #[error(transparent)]
-    Netns(#[from] crate::netns::NetnsError),
-    #[error("{op}: {source}")]
-    Ebpf {
-        op: String,
-        source: podnet_ebpf::EbpfError,
-    },
-}
-
-impl NetError {
-    /// The errno of a netlink error, if it was one.
-    pub fn errno(&self) -> Option<i32> {
-        match self {
-            NetError::Netlink {
-                source: rtnetlink::Error::NetlinkError(m),
-                ..
-            } => Some(-m.raw_code()),
-            NetError::Io { source, .. } => source.raw_os_error(),
-            _ => None,
-        }
-    }
 }
