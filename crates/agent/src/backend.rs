@@ -59,9 +59,6 @@ pub struct LocalNode {
     /// The underlay interface's subnets (for the host-gw adjacency check).
     pub underlay_nets: Vec<Ipv4Net>,
     pub tunnel_dev: String,
-    /// The vxlan backend's device, re-ensured on every pass (drift repair: deleted, it is made
-    /// again with the same MAC).
-    pub vxlan: Option<podnet_netspec::VxlanSpec>,
 }
 
 /// What the node should have.

@@ -82,6 +82,14 @@ pub fn table(nodes: &BTreeSet<Ipv4Addr>, vxlan_port: Option<u16>) -> Table {
     t
 }
 
+/// The agent's whole table as one transaction: the node set, the `nonat` chain and, for a
+/// backend with a guarded port, the VXLAN guard.
+pub fn agent_table_script(nodes: &BTreeSet<Ipv4Addr>, vxlan_port: Option<u16>) -> String {
+    Transaction::new()
+        .install(&table(nodes, vxlan_port))
+        .render()
+}
+
 /// The node addresses pods reach without masquerade: the set and the `nonat` chain that marks
 /// packets to them.
 pub fn nonat_script(nodes: &BTreeSet<Ipv4Addr>) -> String {

@@ -8,6 +8,7 @@
 //! entries, the set diff) is [`podnet_netspec`]'s.
 
 pub mod backend;
+pub mod backends;
 pub mod error;
 pub mod firewall;
 pub mod informer;

@@ -5,7 +5,7 @@
 //! so a restart drops no connection.
 
 use std::collections::BTreeSet;
-use std::net::{Ipv4Addr, SocketAddrV4};
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -14,15 +14,14 @@ use podnet_model::facts::{NodeFacts, FACTS_VERSION};
 use podnet_model::lease::{
     validate_leases, LeaseRecord, LeaseSet, Refused, SubnetConfig, SUBNETS_PREFIX,
 };
-use podnet_netspec::VxlanSpec;
 use podnet_store::Datastore;
-use podnet_udp::Peer;
 use serde::Serialize;
 use tracing::{info, warn};
 
-use crate::backend::{desired, BackendKind, Desired, LocalNode, UDP_OVERHEAD, VXLAN_OVERHEAD};
+use crate::backend::{desired, BackendKind, Desired, LocalNode};
+use crate::backends::{Backend, HostGw, Udp, Vxlan};
 use crate::error::AgentError;
-use crate::firewall::{nonat_script, vxlan_guard_script};
+use crate::firewall::agent_table_script;
 use crate::informer::{Change, Informer, InformerStats};
 use crate::kernel::Kernel;
 use crate::leaser::{acquire, renew, Lease};
@@ -105,7 +104,7 @@ pub struct UdpStatus {
 }
 
 impl UdpStatus {
-    fn of(relay: &Relay) -> UdpStatus {
+    pub(crate) fn of(relay: &Relay) -> UdpStatus {
         let drops = relay.drops();
         UdpStatus {
             offloads: relay.offloads(),
@@ -158,25 +157,35 @@ pub async fn run<D: Datastore>(
                 cfg.underlay_dev
             ))
         })?;
-    let mut vtep_mac = None;
-    let vxlan = (cfg.backend == BackendKind::Vxlan).then(|| VxlanSpec {
-        name: cfg.vxlan_dev.clone(),
-        vni: cfg.vxlan_vni,
-        port: cfg.vxlan_port,
-        local: public_ip,
-        underlay_dev: cfg.underlay_dev.clone(),
-        mtu: underlay.mtu.saturating_sub(VXLAN_OVERHEAD),
-    });
-    if let Some(spec) = vxlan.clone() {
-        let st = kernel.call(move |k| k.ops.ensure_vxlan(&spec)).await??;
-        vtep_mac = Some(
-            st.mac
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<Vec<_>>()
-                .join(":"),
-        );
+    // The one place the backend's kind matters to the loop: which implementation runs it.
+    match cfg.backend {
+        BackendKind::HostGw => {
+            let b = HostGw::new(&cfg, &underlay);
+            run_with(cfg, store, kernel, shutdown, underlay, public_ip, b).await
+        }
+        BackendKind::Vxlan => {
+            let b = Vxlan::new(&cfg, &underlay, public_ip);
+            run_with(cfg, store, kernel, shutdown, underlay, public_ip, b).await
+        }
+        BackendKind::Udp => {
+            let b = Udp::new(&cfg, &underlay, public_ip);
+            run_with(cfg, store, kernel, shutdown, underlay, public_ip, b).await
+        }
     }
+}
+
+/// The agent over one backend: claim the subnet, start the backend, publish the facts, then
+/// the informer-driven loop.
+async fn run_with<D: Datastore, B: Backend>(
+    cfg: AgentConfig,
+    store: D,
+    kernel: Kernel,
+    mut shutdown: std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
+    underlay: podnet_netspec::LinkState,
+    public_ip: Ipv4Addr,
+    mut backend: B,
+) -> Result<(), AgentError> {
+    let vtep_mac = backend.prepare(&kernel).await?;
     let record = LeaseRecord {
         node: cfg.node.clone(),
         public_ip,
@@ -204,46 +213,14 @@ pub async fn run<D: Datastore>(
     };
     info!(subnet = %lease.subnet, node = %cfg.node, "leased subnet");
     write_atomic(&state_file, &lease.subnet.to_string())?;
-    if cfg.backend == BackendKind::Vxlan {
-        let (dev, addr) = (
-            cfg.vxlan_dev.clone(),
-            Ipv4Net::new(lease.subnet.network(), 32).unwrap_or(lease.subnet),
-        );
-        kernel
-            .call(move |k| k.ops.ensure_address(&dev, addr))
-            .await??;
-    }
-    let mtu = match cfg.backend {
-        BackendKind::Vxlan => underlay.mtu.saturating_sub(VXLAN_OVERHEAD),
-        BackendKind::Udp => underlay.mtu.saturating_sub(UDP_OVERHEAD),
-        BackendKind::HostGw => underlay.mtu,
-    };
-    let relay = match cfg.backend {
-        BackendKind::Udp => {
-            let r = Relay::start(
-                UDP_DEV,
-                SocketAddrV4::new(public_ip, cfg.udp_port),
-                lease.subnet,
-                cfg.udp_offload,
-            )?;
-            let addr = Ipv4Net::new(lease.subnet.network(), 32).unwrap_or(lease.subnet);
-            kernel
-                .call(move |k| {
-                    k.ops.disable_ipv6(UDP_DEV)?;
-                    k.ops.set_link_up(UDP_DEV, mtu)?;
-                    k.ops.ensure_address(UDP_DEV, addr)
-                })
-                .await??;
-            Some(r)
-        }
-        _ => None,
-    };
+    backend.start(&kernel, lease.subnet).await?;
+    let mtu = backend.mtu();
     if cfg.fast_path {
         let fp = podnet_netspec::FastPath {
             cluster: cfg.subnets.cluster,
             local: lease.subnet,
         };
-        for dev in fast_path_devs(&cfg) {
+        for dev in fast_path_devs(&cfg, &backend) {
             kernel
                 .call(move |k| k.ops.attach_fast_path(&dev, &fp))
                 .await??;
@@ -266,12 +243,7 @@ pub async fn run<D: Datastore>(
         subnet: lease.subnet,
         underlay_dev: cfg.underlay_dev.clone(),
         underlay_nets: underlay.addresses.iter().map(|a| a.trunc()).collect(),
-        tunnel_dev: if cfg.backend == BackendKind::Udp {
-            UDP_DEV.into()
-        } else {
-            cfg.vxlan_dev.clone()
-        },
-        vxlan,
+        tunnel_dev: backend.tunnel_dev(),
     };
     // The peers last written to nftables, and when.
     let mut guard: Option<(BTreeSet<Ipv4Addr>, std::time::Instant)> = None;
@@ -298,17 +270,7 @@ pub async fn run<D: Datastore>(
                     warn!(key = %r.key, reason = %r.reason, "refused a lease from the datastore: not installed");
                 }
             }
-            match converge(
-                &cfg,
-                &kernel,
-                &local,
-                &set,
-                full,
-                &mut guard,
-                relay.as_ref(),
-            )
-            .await
-            {
+            match converge(&cfg, &kernel, &local, &set, full, &mut guard, &mut backend).await {
                 Ok(want) => {
                     view.peers = set.accepted.len().saturating_sub(1);
                     view.unreachable = want
@@ -328,15 +290,7 @@ pub async fn run<D: Datastore>(
             if full {
                 resync_at = tokio::time::Instant::now() + cfg.resync;
             }
-            write_status(
-                &cfg,
-                &local,
-                public_ip,
-                &view,
-                store_ok,
-                &leases,
-                relay.as_ref(),
-            );
+            write_status(&cfg, &local, public_ip, &view, store_ok, &leases, &backend);
         }
         if tokio::time::Instant::now() >= renew_at {
             match renew(&store, &cfg.subnets, &record, &lease, cfg.lease_ttl).await {
@@ -399,7 +353,7 @@ pub async fn run<D: Datastore>(
                     store_ok = false;
                     watch_retry_at = Some(tokio::time::Instant::now() + backoff);
                     backoff = (backoff * 2).min(MAX_BACKOFF);
-                    write_status(&cfg, &local, public_ip, &view, false, &leases, relay.as_ref());
+                    write_status(&cfg, &local, public_ip, &view, false, &leases, &backend);
                 }
             }
         }
@@ -416,17 +370,16 @@ struct View {
     failed: u64,
 }
 
-/// One full pass: read every lease, plan, reconcile by diff, refresh the VXLAN guard.
-/// The devices whose ingress carries the fast path's `from_uplink`: the underlay, and the VXLAN
-/// device with the vxlan backend (the udp backend's TUN is not Ethernet).
-fn fast_path_devs(cfg: &AgentConfig) -> Vec<String> {
+/// The devices whose ingress carries the fast path's `from_uplink`: the underlay, and the
+/// backend's own (the VXLAN device; the udp backend's TUN is not Ethernet).
+fn fast_path_devs<B: Backend>(cfg: &AgentConfig, backend: &B) -> Vec<String> {
     let mut devs = vec![cfg.underlay_dev.clone()];
-    if cfg.backend == BackendKind::Vxlan {
-        devs.push(cfg.vxlan_dev.clone());
-    }
+    devs.extend(backend.uplinks());
     devs
 }
 
+/// One pass over the validated leases: plan, let the backend repair and feed its own parts,
+/// reconcile routes/neighbours/FDB by diff, repair the fast path, refresh the agent's table.
 async fn converge(
     cfg: &AgentConfig,
     kernel: &Kernel,
@@ -434,45 +387,17 @@ async fn converge(
     set: &LeaseSet,
     full: bool,
     guard: &mut Option<(BTreeSet<Ipv4Addr>, std::time::Instant)>,
-    relay: Option<&Relay>,
+    backend: &mut impl Backend,
 ) -> Result<Desired, AgentError> {
     let leases = &set.accepted;
-    let want = desired(cfg.backend, local, leases);
-    if let Some(r) = relay {
-        let peers = leases
-            .iter()
-            .filter(|l| l.record.node != local.node)
-            .map(|l| Peer {
-                node: l.record.node.clone(),
-                underlay: SocketAddrV4::new(l.record.public_ip, cfg.udp_port),
-                subnet: l.subnet,
-            })
-            .collect();
-        r.set_peers(peers);
-    }
+    let want = desired(backend.kind(), local, leases);
     if full {
         for (node, ip) in &want.unreachable {
             warn!(peer = %node, address = %ip, "host-gw cannot reach this peer: it is not on this node's L2 segment (use vxlan)");
         }
     }
-    if let Some(spec) = local.vxlan.clone() {
-        // Drift repair for the device itself: a deleted VXLAN device is made again (same MAC, so
-        // the peers' entries stay right) with its address; reconcile then refills its
-        // neighbours, FDB and routes, and the fast path below re-attaches.
-        let addr = Ipv4Net::new(local.subnet.network(), 32).unwrap_or(local.subnet);
-        let existed = kernel
-            .call(move |k| {
-                let existed = k.ops.link_state(&spec.name)?.is_some();
-                k.ops.ensure_vxlan(&spec)?;
-                k.ops.ensure_address(&spec.name, addr)?;
-                Ok::<_, podnet_netlink::NetError>(existed)
-            })
-            .await??;
-        if !existed {
-            warn!(dev = %cfg.vxlan_dev, "VXLAN device was missing; created it again");
-        }
-    }
-    let (kind, l, w) = (cfg.backend, local.clone(), want.clone());
+    backend.pass(kernel, leases).await?;
+    let (kind, l, w) = (backend.kind(), local.clone(), want.clone());
     let changes = kernel
         .call(move |k| reconcile(k.ops.as_mut(), kind, &l, &w))
         .await??;
@@ -483,7 +408,7 @@ async fn converge(
             cluster: cfg.subnets.cluster,
             local: local.subnet,
         };
-        for dev in fast_path_devs(cfg) {
+        for dev in fast_path_devs(cfg, backend) {
             let d = dev.clone();
             let attached = kernel
                 .call(move |k| {
@@ -511,10 +436,7 @@ async fn converge(
     let changed = guard.as_ref().map(|g| &g.0) != Some(&want.peer_ips);
     let due = guard.as_ref().is_none_or(|g| g.1.elapsed() >= cfg.resync);
     if changed || due {
-        let mut script = nonat_script(&want.peer_ips);
-        if cfg.backend == BackendKind::Vxlan {
-            script.push_str(&vxlan_guard_script(cfg.vxlan_port, &want.peer_ips));
-        }
+        let script = agent_table_script(&want.peer_ips, backend.guarded_port());
         kernel
             .call(move |k| k.nft.apply(&script))
             .await?
@@ -537,7 +459,7 @@ fn write_status<D: Datastore>(
     view: &View,
     ok: bool,
     leases: &Informer<D>,
-    relay: Option<&Relay>,
+    backend: &impl Backend,
 ) {
     let st = Status {
         node: cfg.node.clone(),
@@ -555,7 +477,7 @@ fn write_status<D: Datastore>(
                 failures: view.failed,
             },
         },
-        udp: relay.map(UdpStatus::of),
+        udp: backend.status(),
     };
     let _ = write_atomic(
         &cfg.state_dir.join("status.json"),

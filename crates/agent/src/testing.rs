@@ -28,6 +28,5 @@ pub fn local() -> LocalNode {
         underlay_dev: "eth0".into(),
         underlay_nets: vec!["198.18.0.0/24".parse().unwrap()],
         tunnel_dev: "podnet.1".into(),
-        vxlan: None,
     }
 }

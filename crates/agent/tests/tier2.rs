@@ -374,3 +374,52 @@ async fn a_watch_behind_a_compaction_relists_once() {
     assert_eq!(a.status()["refusedLeases"].as_array().unwrap().len(), 500);
     a.stop().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn vxlan_publishes_its_vtep_and_programs_peers() {
+    let store = MemoryStore::new();
+    let a = start(&store, BackendKind::Vxlan);
+    until(Duration::from_secs(5), "n1 leases a subnet", || async {
+        own_lease(&store).await.is_some()
+    })
+    .await;
+    let (kvs, _) = store.list(SUBNETS_PREFIX).await.unwrap();
+    let mine = LeaseRecord::from_json(&kvs[0].value).unwrap();
+    assert_eq!(
+        mine.vtep_mac.as_deref(),
+        Some("0e:50:c6:12:00:0b"),
+        "derived from 198.18.0.11"
+    );
+    let mut rec = LeaseRecord::from_json(&peer("n2", "198.18.0.12")).unwrap();
+    rec.vtep_mac = Some("0e:50:c6:12:00:0c".into());
+    store
+        .put(
+            &subnet_key("10.244.7.0/24".parse().unwrap()),
+            &rec.to_json(),
+        )
+        .unwrap();
+    until(
+        Duration::from_secs(5),
+        "route to n2 through the VTEP",
+        || async {
+            a.routes().await.iter().any(|r| {
+                r.dst.to_string() == "10.244.7.0/24"
+                    && r.dev.as_deref() == Some("podnet.1")
+                    && r.onlink
+            })
+        },
+    )
+    .await;
+    let neigh = a
+        .kernel
+        .call(|k| k.ops.neighbours("podnet.1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(neigh.len(), 1, "{neigh:?}");
+    assert_eq!(neigh[0].ip.to_string(), "10.244.7.0");
+    let nft = a.nft.0.lock().unwrap().scripts.join("\n");
+    assert!(nft.contains("vxlan_guard") && nft.contains("8472"), "{nft}");
+    drop(nft);
+    a.stop().await;
+}

@@ -70,8 +70,9 @@ fn default_pod_path() -> String {
     "bridge".into()
 }
 
-/// The most nodes a lab has: node `i` is 198.18.k.(10+i) on its segment.
-pub const MAX_NODES: usize = 9;
+/// The most nodes a lab has: node `i` is 198.18.k.(10+i) on its segment, so 240 fit below the
+/// segment's broadcast address (the 250 needs a wider underlay, not done yet).
+pub const MAX_NODES: usize = 240;
 /// The most L2 segments (198.18.0.0/24 … 198.18.3.0/24).
 pub const MAX_SEGMENTS: usize = 4;
 /// The most pods a node gets from `--pods-per-node`: they are named `n1-a` … `n1-z`.

@@ -110,7 +110,7 @@ fn bad_flags_name_the_flag_and_the_value() {
                 nodes: MAX_NODES + 1,
                 ..flags()
             },
-            "1 to 9 nodes",
+            "1 to 240 nodes",
         ),
         (
             Flags {
