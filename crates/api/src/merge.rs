@@ -8,7 +8,9 @@
 //! - **Apply / update**: the request's `metadata.labels`, `metadata.annotations` and spec
 //!   (everything but `metadata` and `status`; for an EndpointSlice its top-level fields) replace
 //!   the stored ones; every other metadata field and the status are kept. Then the defaults, and
-//!   `generation` + 1 if the spec changed.
+//!   `generation` + 1 if the spec changed. A bound Pod keeps its `spec.nodeName` when the
+//!   manifest names none: the scheduler set it, and kubectl's three-way merge never clears a
+//!   field the manifest did not set.
 //! - **Status update**: only the status of the changed copy is taken.
 
 use podnet_model::{apply_defaults, NamespacePhase, NamespaceStatus, Object, PodPhase, PodStatus};
@@ -48,6 +50,11 @@ pub fn merge(stored: &Object, desired: Object, new_uid: &mut dyn FnMut() -> Stri
     meta.resource_version = None;
     *out.meta_mut() = meta;
     copy_status(&mut out, stored);
+    if let (Object::Pod(out), Object::Pod(stored)) = (&mut out, stored) {
+        if out.spec.node_name.is_none() {
+            out.spec.node_name.clone_from(&stored.spec.node_name);
+        }
+    }
     apply_defaults(&mut out, new_uid);
     if spec(&out) != spec(stored) {
         let meta = out.meta_mut();
@@ -174,6 +181,27 @@ mod tests {
             moved.meta().creation_timestamp.as_deref(),
             Some("2024-05-01T12:00:00Z")
         );
+    }
+
+    #[test]
+    fn a_bound_pod_keeps_its_node() {
+        let mut stored = one(POD);
+        prepare_create(&mut stored, "2024-05-01T12:00:00Z", &mut uid());
+        let Object::Pod(p) = &mut stored else {
+            panic!()
+        };
+        p.spec.node_name = Some("n2".into());
+        let kept = merge(&stored, one(POD), &mut uid());
+        let Object::Pod(p) = &kept else { panic!() };
+        assert_eq!(p.spec.node_name.as_deref(), Some("n2"));
+        assert_eq!(kept.meta().generation, stored.meta().generation);
+        let moved = merge(
+            &stored,
+            one(&POD.replace("spec: {", "spec: {nodeName: n3, ")),
+            &mut uid(),
+        );
+        let Object::Pod(p) = &moved else { panic!() };
+        assert_eq!(p.spec.node_name.as_deref(), Some("n3"));
     }
 
     #[test]

@@ -1,13 +1,15 @@
 //! The API server's writes: `create`, `apply`, `update` and `update_status`.
 //!
 //! Every write validates the request as written, computes the object to store (see
-//! [`crate::merge`]), validates that too, and stores it with create-if-absent or a
+//! [`crate::merge`]), validates that too (an update also against what it replaces: a Pod's
+//! spec is immutable but for images), and stores it with create-if-absent or a
 //! compare-and-swap on the key's mod revision; a failure at any step stores nothing. A
 //! namespaced object can only be created in a Namespace that exists and is not being deleted;
 //! `default` is created on first use. A write whose result equals the stored object writes
 //! nothing (the revision stays).
 
 use podnet_model::defaults::DEFAULT_NAMESPACE;
+use podnet_model::validate::validate_update;
 use podnet_model::{
     resource_version, set_resource_version, validate, FieldError, FieldErrorKind, Kind, Namespace,
     NamespacePhase, Object, ObjectKey, ValidationErrors,
@@ -78,7 +80,7 @@ impl<D: Datastore> Api<D> {
             if merged == without_version(&stored) {
                 return Ok((Applied::Unchanged, stored));
             }
-            check(&merged)?;
+            check_update(&stored, &merged)?;
             let value = encode(&merged);
             if let Some(rev) = self
                 .store
@@ -107,7 +109,7 @@ impl<D: Datastore> Api<D> {
         if merged == without_version(&stored) {
             return Ok(stored);
         }
-        check(&merged)?;
+        check_update(&stored, &merged)?;
         let rev = self
             .store
             .compare_and_swap(&k, expected, &encode(&merged), kv.lease)
@@ -220,6 +222,13 @@ fn request_key(object: &Object) -> Result<ObjectKey, ApiError> {
 
 fn check(object: &Object) -> Result<(), ApiError> {
     validate(object).map_err(|errors| invalid(object, errors))
+}
+
+/// The create rules on the result, then what an update may not change
+/// ([`validate_update`]: a Pod's spec).
+fn check_update(stored: &Object, merged: &Object) -> Result<(), ApiError> {
+    check(merged)?;
+    validate_update(stored, merged).map_err(|errors| invalid(merged, errors))
 }
 
 fn invalid(object: &Object, errors: ValidationErrors) -> ApiError {

@@ -156,12 +156,57 @@ async fn apply_creates_then_is_unchanged_then_configured() {
         Some(store.revision().to_string())
     );
 
+    // A pod's spec is immutable but for images, as in Kubernetes: a new port is refused and
+    // nothing is stored; a new image is a spec change that bumps the generation.
+    let rev = store.revision();
     let mut moved = pod("x", "a", "app: api");
     let Object::Pod(p) = &mut moved else { panic!() };
     p.spec.containers[0].ports[0].container_port = 81;
-    let (what, moved) = api.apply(moved).await.unwrap();
+    let err = api.apply(moved).await.unwrap_err();
+    assert_eq!(err.reason(), Some("Invalid"));
+    assert!(
+        err.to_string().starts_with(
+            "Pod \"a\" is invalid: spec: Forbidden: pod updates may not change fields other than `spec.containers[*].image`"
+        ) && err.to_string().ends_with("(changed: spec.containers[0].ports)"),
+        "{err}"
+    );
+    assert_eq!(store.revision(), rev, "a refused update stores nothing");
+    let mut image = pod("x", "a", "app: api");
+    let Object::Pod(p) = &mut image else { panic!() };
+    p.spec.containers[0].image = Some("busybox".into());
+    let (what, image) = api.apply(image).await.unwrap();
     assert_eq!(what, Applied::Configured);
-    assert_eq!(moved.meta().generation, Some(2));
+    assert_eq!(image.meta().generation, Some(2));
+}
+
+#[tokio::test]
+async fn a_bound_pod_keeps_its_node_through_apply_and_update() {
+    let (_, api) = memory_api();
+    api.apply(ns("x")).await.unwrap();
+    let mut bound = pod("x", "a", "app: web");
+    let Object::Pod(p) = &mut bound else { panic!() };
+    p.spec.node_name = Some("n1".into());
+    api.apply(bound).await.unwrap();
+    // The manifest without nodeName: nothing to change.
+    let (what, kept) = api.apply(pod("x", "a", "app: web")).await.unwrap();
+    assert_eq!(what, Applied::Unchanged);
+    let Object::Pod(p) = &kept else { panic!() };
+    assert_eq!(p.spec.node_name.as_deref(), Some("n1"));
+    // Another node is a spec change, refused by update as by apply.
+    let mut moved = kept.clone();
+    let Object::Pod(p) = &mut moved else { panic!() };
+    p.spec.node_name = Some("n2".into());
+    let err = api.update(moved).await.unwrap_err();
+    assert!(
+        err.to_string().ends_with("(changed: spec.nodeName)"),
+        "{err}"
+    );
+    // An unbound pod may be bound once.
+    api.apply(pod("x", "b", "")).await.unwrap();
+    let mut bind = pod("x", "b", "");
+    let Object::Pod(p) = &mut bind else { panic!() };
+    p.spec.node_name = Some("n2".into());
+    assert_eq!(api.apply(bind).await.unwrap().0, Applied::Configured);
 }
 
 #[tokio::test]

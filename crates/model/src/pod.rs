@@ -75,6 +75,12 @@ pub struct PodStatus {
     pub host_ip: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<PodCondition>,
+    /// Why the pod is in its phase, one CamelCase word (`Failed` pods say why).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The same for a person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// One entry of `status.podIPs`.
@@ -91,6 +97,10 @@ pub struct PodCondition {
     #[serde(rename = "type")]
     pub type_: String,
     pub status: ConditionStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 string_enum! {

@@ -40,14 +40,27 @@ enum Cmd {
     Agent(crate::agent_cmd::AgentArgs),
     /// Show the ip/sysctl/nft commands a CNI ADD with this config would run; changes nothing.
     DryRun(crate::dryrun::DryRunArgs),
-    /// Tiny TCP/HTTP echo server used inside pods.
+    /// Tiny server used inside pods: every port answers with its identity and the client's
+    /// address (8080, TCP and UDP, without any port flag).
     Serve {
-        /// Port to listen on (TCP; answers HTTP GET with the peer address).
-        #[arg(long, default_value_t = 8080)]
-        port: u16,
+        /// A TCP and UDP port (answers HTTP GET, or any datagram, with the peer address).
+        #[arg(long)]
+        port: Option<u16>,
+        /// A TCP port to answer on (repeatable).
+        #[arg(long = "tcp", value_name = "PORT")]
+        tcp: Vec<u16>,
+        /// A UDP port to answer on (repeatable).
+        #[arg(long = "udp", value_name = "PORT")]
+        udp: Vec<u16>,
         /// Also echo bytes back on this port (for `podnet stream`).
         #[arg(long)]
         stream_port: Option<u16>,
+        /// Who answers (`NS/NAME` of a lab pod), named in every answer.
+        #[arg(long)]
+        identity: Option<String>,
+        /// Written once every port listens.
+        #[arg(long)]
+        ready_file: Option<std::path::PathBuf>,
     },
     /// Send one UDP datagram to `podnet serve` and print its answer.
     UdpProbe {
@@ -121,7 +134,19 @@ pub fn main() -> ExitCode {
         Cmd::Bench {
             what: BenchCmd::Backends(args),
         } => crate::bench_net::run_bench(&args),
-        Cmd::Serve { port, stream_port } => crate::serve::run(port, stream_port),
+        Cmd::Serve {
+            port,
+            tcp,
+            udp,
+            stream_port,
+            identity,
+            ready_file,
+        } => crate::serve::run(&crate::serve::ServeConfig {
+            stream: stream_port,
+            identity,
+            ready_file,
+            ..crate::serve::ServeConfig::from_flags(port, &tcp, &udp)
+        }),
         Cmd::Stream(args) => crate::stream::run(&args),
         Cmd::Rr(args) => crate::rr::run(&args),
         Cmd::UdpProbe { to, timeout_ms } => crate::serve::udp_probe(to, timeout_ms),

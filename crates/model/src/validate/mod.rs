@@ -1,4 +1,5 @@
-//! Validation as the Kubernetes API server does it on create: every rule podnet's consumers
+//! Validation as the Kubernetes API server does it on create (and, in [`validate_update`], what
+//! an update may not change): every rule podnet's consumers
 //! rely on, with kubectl's wording, and every error naming its full field path
 //! (`spec.ingress[0].from[1].ipBlock.except[0]`, `metadata.labels[app]`).
 //!
@@ -14,6 +15,7 @@ pub mod names;
 mod networkpolicy;
 mod pod;
 mod service;
+mod update;
 
 #[cfg(test)]
 mod tests;
@@ -21,6 +23,8 @@ mod tests;
 use std::fmt;
 
 use crate::object::Object;
+
+pub use update::{validate_update, POD_UPDATABLE_FIELDS};
 
 /// Checks an object against the API server's rules (see the module doc).
 pub fn validate(object: &Object) -> Result<(), ValidationErrors> {
