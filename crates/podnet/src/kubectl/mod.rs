@@ -216,9 +216,21 @@ pub async fn execute<D: Datastore>(
     now_secs: i64,
     report: &mut Report<'_>,
 ) -> Outcome {
+    execute_admitted(api, verb, sources, now_secs, &mut apply::AdmitAll, report).await
+}
+
+/// [`execute`] with `admission` in front of the API server's writes of `apply`.
+pub async fn execute_admitted<D: Datastore>(
+    api: &Api<D>,
+    verb: &Verb,
+    sources: Vec<Source>,
+    now_secs: i64,
+    admission: &mut dyn apply::Admission,
+    report: &mut Report<'_>,
+) -> Outcome {
     let mut outcome = Outcome::default();
     match verb {
-        Verb::Apply(a) => outcome.applied = apply::run(api, a, sources, report).await,
+        Verb::Apply(a) => outcome.applied = apply::run(api, a, sources, admission, report).await,
         Verb::Delete(d) => outcome.deleted = delete::run(api, d, sources, report).await,
         Verb::Get(g) => get::run(api, g, now_secs, report).await,
     }
@@ -226,7 +238,8 @@ pub async fn execute<D: Datastore>(
     outcome
 }
 
-fn now_secs() -> i64 {
+/// Now, in seconds since the epoch (for AGE).
+pub fn now_secs() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

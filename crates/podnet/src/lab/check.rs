@@ -91,6 +91,9 @@ fn execute(p: &mut Probe) {
     }
 }
 
+/// Probes run at once (each is a process in a namespace).
+const PROBE_WORKERS: usize = 32;
+
 /// Builds and runs every probe.
 pub fn check(st: &LabState) -> Vec<Probe> {
     let node_addrs: Vec<(String, BTreeSet<Ipv4Addr>)> = st
@@ -113,22 +116,22 @@ pub fn check(st: &LabState) -> Vec<Probe> {
     let reachable: Vec<_> = st.pods.iter().filter(|p| p.ip.is_some()).collect();
     for src in &reachable {
         for dst in &reachable {
-            if src.name != dst.name && src.netns != dst.netns {
+            if src.key() != dst.key() && src.netns != dst.netns {
                 if let Some(ip) = dst.ip {
                     probes.push(probe(
                         "pod→pod",
-                        &src.name,
+                        &src.key(),
                         &src.netns,
-                        &dst.name,
+                        &dst.key(),
                         ip,
                         dst.port,
                         sender(src),
                     ));
                     let mut udp = probe(
                         "pod→pod udp",
-                        &src.name,
+                        &src.key(),
                         &src.netns,
-                        &dst.name,
+                        &dst.key(),
                         ip,
                         dst.port,
                         sender(src),
@@ -146,7 +149,7 @@ pub fn check(st: &LabState) -> Vec<Probe> {
                     "node→pod",
                     &n.name,
                     &n.netns,
-                    &dst.name,
+                    &dst.key(),
                     ip,
                     POD_PORT,
                     addrs_of(&n.name),
@@ -159,7 +162,7 @@ pub fn check(st: &LabState) -> Vec<Probe> {
             if let Some(ip) = n.ip {
                 probes.push(probe(
                     "pod→node",
-                    &src.name,
+                    &src.key(),
                     &src.netns,
                     &n.name,
                     ip,
@@ -171,7 +174,7 @@ pub fn check(st: &LabState) -> Vec<Probe> {
         let masq: BTreeSet<Ipv4Addr> = st.node(&src.node).and_then(|n| n.ip).into_iter().collect();
         probes.push(probe(
             "pod→internet",
-            &src.name,
+            &src.key(),
             &src.netns,
             "internet",
             INET_HOST,
@@ -179,8 +182,11 @@ pub fn check(st: &LabState) -> Vec<Probe> {
             masq,
         ));
     }
+    // At most PROBE_WORKERS probes in flight: a 50-node lab has ~10,000 probes, and a thread
+    // (and a curl) for every 8 of them starved the machine until the probes timed out.
+    let per_worker = probes.len().div_ceil(PROBE_WORKERS).max(1);
     std::thread::scope(|s| {
-        for chunk in probes.chunks_mut(8) {
+        for chunk in probes.chunks_mut(per_worker) {
             s.spawn(move || chunk.iter_mut().for_each(execute));
         }
     });
@@ -191,9 +197,9 @@ pub fn check(st: &LabState) -> Vec<Probe> {
                 let lo: BTreeSet<Ipv4Addr> = [Ipv4Addr::LOCALHOST].into();
                 let mut pr = probe(
                     "container: shared netns",
-                    &p.name,
+                    &p.key(),
                     &p.netns,
-                    &o.name,
+                    &o.key(),
                     Ipv4Addr::LOCALHOST,
                     o.port,
                     lo,
@@ -209,9 +215,9 @@ pub fn check(st: &LabState) -> Vec<Probe> {
         let only_lo = links.lines().count() == 1 && links.contains(": lo:");
         let mut pr = probe(
             "none: loopback only",
-            &p.name,
+            &p.key(),
             &p.netns,
-            &p.name,
+            &p.key(),
             Ipv4Addr::LOCALHOST,
             POD_PORT,
             BTreeSet::new(),
@@ -227,11 +233,11 @@ pub fn check(st: &LabState) -> Vec<Probe> {
 
 /// Prints the matrix a person reads at a glance; returns whether everything passed.
 pub fn print(st: &LabState, probes: &[Probe]) -> bool {
-    let pods: Vec<&str> = st
+    let pods: Vec<String> = st
         .pods
         .iter()
         .filter(|p| p.ip.is_some())
-        .map(|p| p.name.as_str())
+        .map(|p| p.key())
         .collect();
     let w = pods.iter().map(|p| p.len()).max().unwrap_or(4).max(6);
     println!("pod → pod (rows: from, columns: to; ok = reached and saw the sender's own address)");

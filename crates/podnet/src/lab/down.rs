@@ -1,6 +1,10 @@
 //! `podnet lab down`: stop the lab's processes by PID and remove every namespace with its prefix;
 //! works from the state file, and falls back to the prefix after a crash. Idempotent.
 //!
+//! Every bridged pod gets a real CNI DEL first (its address goes back to the node's IPAM
+//! store, its veth and nftables elements go), best-effort: a node already gone is no reason to
+//! stop. Then the processes the lab started are stopped by PID and its namespaces deleted.
+//!
 //! Processes the lab did not record — started with `podnet lab exec … -- iperf3 -s -D`, or by a
 //! test — are found by their network namespace (`ip netns pids NS`: the nsfs inode of
 //! `/proc/PID/ns/net` against `/run/netns/NS`) and stopped too, so a namespace never outlives
@@ -10,7 +14,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
+use super::kubelet::cni_del;
 use super::sh::del_ns;
+use super::spec::PodMode;
 use super::state::{prefix, LabState};
 use crate::nsutil::{list_with_prefix, stop_processes_in};
 
@@ -33,6 +39,7 @@ fn stop(pid: u32) {
 pub fn down(name: &str) -> Result<usize> {
     let st = LabState::load(name).ok();
     if let Some(st) = &st {
+        release_pods(st);
         let pids: Vec<u32> = st
             .procs
             .iter()
@@ -65,4 +72,17 @@ pub fn down(name: &str) -> Result<usize> {
     }
     let _ = std::fs::remove_dir_all(LabState::dir(name));
     Ok(names.len())
+}
+
+/// CNI DEL for every bridged pod of `st`, while the nodes (and their agents' facts) are still
+/// there; failures are ignored (the namespaces go next anyway).
+fn release_pods(st: &LabState) {
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    for p in st.pods.iter().filter(|p| p.mode == PodMode::Bridge) {
+        if let Err(e) = cni_del(st, &exe, p) {
+            tracing::debug!("lab down: CNI DEL of pod {}: {e:#}", p.key());
+        }
+    }
 }

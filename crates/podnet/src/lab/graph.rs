@@ -174,7 +174,7 @@ pub fn render(st: &LabState) -> String {
                 POD_W,
                 POD_H,
                 "#fcf8e3",
-                &[p.name.clone(), p.mode.to_string(), addr],
+                &[p.key(), p.mode.to_string(), addr],
             );
         }
     }
@@ -223,12 +223,14 @@ mod tests {
                 },
             ],
             pods: vec![PodState {
+                namespace: "x".into(),
                 name: "a<b".into(),
                 node: "n1".into(),
                 mode: PodMode::Bridge,
                 netns: "z".into(),
                 ip: Some("10.244.0.2".parse().unwrap()),
                 port: 8080,
+                ..PodState::default()
             }],
             ..Default::default()
         };
@@ -239,7 +241,7 @@ mod tests {
             "eth0 198.18.1.12",
             "pods 10.244.1.0/24",
             "sw1: bridge br0",
-            "a&lt;b",
+            "x/a&lt;b",
             ">bridge<",
             "stroke-dasharray",
             "VXLAN tunnels",

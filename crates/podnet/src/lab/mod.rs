@@ -1,9 +1,11 @@
 //! `podnet lab`: a Kubernetes-style cluster made of network namespaces on one machine, with the
 //! real agent on every node and pods wired by the real CNI plugin. See docs/lab.md.
 
+pub mod admission;
 pub mod check;
 pub mod down;
 pub mod graph;
+pub mod kubelet;
 pub mod objects;
 pub mod procs;
 pub mod sh;
@@ -62,22 +64,26 @@ pub enum LabCmd {
         /// `stop` or `start`.
         action: String,
     },
-    /// Run a command inside a pod's (or node's) namespace: `podnet lab exec POD -- CMD...`.
+    /// Run a command inside a pod's (or node's) namespace: `podnet lab exec NS/POD -- CMD...`
+    /// (a bare `POD` is in `default`).
     Exec {
         #[command(flatten)]
         name: NameArg,
+        /// `NS/POD`, `POD` (namespace `default`) or a node's name.
         target: String,
         #[arg(last = true, required = true)]
         argv: Vec<String>,
     },
-    /// `podnet apply` on the lab's datastore (`kubectl apply -f`).
+    /// `podnet apply` on the lab's datastore (`kubectl apply -f`); the lab's kubelet makes
+    /// the applied Pods.
     Apply {
         #[command(flatten)]
         name: NameArg,
         #[command(flatten)]
         args: crate::kubectl::ApplyArgs,
     },
-    /// `podnet delete` on the lab's datastore (`kubectl delete`).
+    /// `podnet delete` on the lab's datastore (`kubectl delete`); the lab's kubelet removes
+    /// the deleted Pods (CNI DEL, server stopped, namespace deleted).
     Delete {
         #[command(flatten)]
         name: NameArg,
@@ -159,6 +165,7 @@ pub fn main(a: &LabArgs) -> Result<()> {
                         .with_context(|| format!("read {}", path.display()))?;
                     spec::parse_yaml(&text)
                         .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+                        .resolve(path)
                 }
                 None => spec::Flags {
                     name: &u.name.name,
@@ -236,9 +243,9 @@ pub fn main(a: &LabArgs) -> Result<()> {
         LabCmd::Exec { name, target, argv } => {
             let st = LabState::load(&name.name)?;
             let ns = st
-                .pod(target)
-                .map(|p| p.netns.clone())
-                .or_else(|| st.node(target).map(|n| n.netns.clone()))
+                .node(target)
+                .map(|n| n.netns.clone())
+                .or_else(|| st.pod(target).map(|p| p.netns.clone()))
                 .with_context(|| format!("no pod or node {target:?} in lab {:?}", name.name))?;
             let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
             let status = sh::command(&ns, &argv)
@@ -308,14 +315,31 @@ fn print_status(st: &LabState) {
             summary
         );
     }
-    println!("{:<8} {:<8} {:<10} address", "pod", "node", "mode");
+    let w = st
+        .pods
+        .iter()
+        .map(|p| p.key().len())
+        .max()
+        .unwrap_or(0)
+        .max("namespace/pod".len());
+    let mw = st
+        .pods
+        .iter()
+        .map(|p| p.mode.to_string().len())
+        .max()
+        .unwrap_or(0)
+        .max(10);
+    println!(
+        "{:<w$} {:<8} {:<mw$} address",
+        "namespace/pod", "node", "mode"
+    );
     for p in &st.pods {
         let ip =
             p.ip.map(|i| format!("{i}:{}", p.port))
                 .unwrap_or_else(|| "-".into());
         println!(
-            "{:<8} {:<8} {:<10} {}",
-            p.name,
+            "{:<w$} {:<8} {:<mw$} {}",
+            p.key(),
             p.node,
             p.mode.to_string(),
             ip

@@ -1,21 +1,37 @@
 //! `podnet lab apply | delete | get`: the object verbs of [`crate::kubectl`] on a lab's
-//! datastore, found from the lab's state. Thin on purpose: whatever a lab adds to a verb (the
-//! kubelet that makes an applied Pod real) belongs in the shared implementation's callers, not
-//! in a second copy of the verbs.
+//! datastore, found from the lab's state, with what a cluster adds around the API server:
+//! the lab's [`LabAdmission`] in front of `apply` (nodes, scheduling), and after `apply` and
+//! `delete` the lab's [`Kubelet`], which makes the stored Pods real and removes the deleted
+//! ones. `lab up` applies its spec's pods (and manifests) through the same [`change`].
 //!
 //! The datastore is what the lab's agents were started with (`--store` in their recorded
 //! command lines): the embedded store's file under the lab's run dir, or etcd at
 //! `198.18.0.2:2379`, which exists only inside the lab's control-plane namespace. For etcd the
 //! verb runs on a thread that has entered that namespace (`setns`, which moves that one
-//! thread); the process's other threads, and the host namespace, are left as they are.
+//! thread); the process's other threads, and the host namespace, are left as they are. The
+//! kubelet's commands (`ip netns`, the plugin, `podnet serve`) name the namespace each runs in,
+//! so the thread's own does not matter to them.
+//!
+//! Changes hold the lab's `kubelet.lock` (`flock`): two `lab apply`s at once take turns
+//! instead of making the same pod twice.
 
+use std::io::Write;
 use std::path::Path;
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Context, Result};
+use nix::fcntl::{Flock, FlockArg};
+use podnet_api::Api;
+use podnet_model::{Kind, Object, Pod};
+use podnet_store::embedded::EmbeddedStore;
+use podnet_store::etcd::EtcdStore;
+use podnet_store::Datastore;
 
+use super::admission::LabAdmission;
+use super::kubelet::{Event, Kubelet};
 use super::sh::ns_path;
 use super::state::LabState;
-use crate::kubectl::{self, Outcome, Verb};
+use crate::kubectl::manifests::{self, Source};
+use crate::kubectl::{self, Outcome, Report, Verb};
 use crate::store_url::StoreUrl;
 
 /// Where a lab's datastore is, and the namespace a client must be in to reach it.
@@ -55,22 +71,150 @@ pub fn lab_store(st: &LabState) -> Result<LabStore> {
     Ok(LabStore { url, netns })
 }
 
-/// Runs `verb` on lab `name`'s datastore; what it changed is in the [`Outcome`].
+/// Runs `verb` on lab `name`'s datastore, printing as kubectl does (the kubelet's lines on
+/// stderr); what it changed is in the [`Outcome`], which has failed if the kubelet failed.
 pub fn run(name: &str, verb: &Verb) -> Result<Outcome> {
-    let st = LabState::load(name)?;
-    let store = lab_store(&st)?;
-    let url = store.url.to_string();
-    let Some(netns) = store.netns else {
-        return Ok(kubectl::run(verb, &url));
+    if let Verb::Get(_) = verb {
+        let st = LabState::load(name)?;
+        let store = lab_store(&st)?;
+        let url = store.url.to_string();
+        return on_lab_netns(store.netns.as_deref(), || Ok(kubectl::run(verb, &url)));
+    }
+    let _lock = lock(name)?;
+    let mut st = LabState::load(name)?;
+    let sources = match verb {
+        Verb::Apply(a) => manifests::read(&a.filename),
+        Verb::Delete(d) => manifests::read(&d.filename),
+        Verb::Get(_) => Vec::new(),
+    };
+    let changed = change(&mut st, verb, sources)?;
+    let _ = std::io::stdout().write_all(&changed.out);
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(&changed.err);
+    for e in &changed.events {
+        let _ = writeln!(err, "{e}");
+    }
+    let mut outcome = changed.outcome;
+    outcome.failed |= changed.events.iter().any(Event::failed);
+    Ok(outcome)
+}
+
+/// What [`change`] did: the verb's stdout and stderr, its outcome, and the kubelet's events.
+#[derive(Debug)]
+pub struct Changed {
+    pub out: Vec<u8>,
+    pub err: Vec<u8>,
+    pub outcome: Outcome,
+    pub events: Vec<Event>,
+}
+
+impl Changed {
+    /// Whether the verb or the kubelet failed.
+    pub fn failed(&self) -> bool {
+        self.outcome.failed || self.events.iter().any(Event::failed)
+    }
+
+    /// The errors, as the command would print them.
+    pub fn errors(&self) -> String {
+        let mut text = String::from_utf8_lossy(&self.err).into_owned();
+        for e in self.events.iter().filter(|e| e.failed()) {
+            text.push_str(&format!("{e}\n"));
+        }
+        text
+    }
+}
+
+/// Runs `apply` or `delete` (of `sources`, the manifests read already) on lab `st` behind the
+/// lab's admission, then the kubelet's sync; `st` is kept saved.
+pub fn change(st: &mut LabState, verb: &Verb, sources: Vec<Source>) -> Result<Changed> {
+    let store = lab_store(st)?;
+    let url = store.url;
+    on_lab_netns(store.netns.as_deref(), move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("start the runtime")?;
+        rt.block_on(async {
+            match &url {
+                StoreUrl::Embedded(path) => {
+                    let api = Api::new(EmbeddedStore::open(path)?);
+                    flow(&api, st, verb, sources).await
+                }
+                StoreUrl::Etcd(endpoints) => {
+                    let store = EtcdStore::connect(endpoints)
+                        .await
+                        .with_context(|| format!("connect to {url}"))?;
+                    flow(&Api::new(store), st, verb, sources).await
+                }
+            }
+        })
+    })
+}
+
+async fn flow<D: Datastore>(
+    api: &Api<D>,
+    st: &mut LabState,
+    verb: &Verb,
+    sources: Vec<Source>,
+) -> Result<Changed> {
+    let pods = api.list(Kind::Pod, None).await.context("list the pods")?;
+    let stored: Vec<Pod> = pods
+        .items
+        .into_iter()
+        .filter_map(|o| match o {
+            Object::Pod(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    let mut admission = LabAdmission::new(st, &stored);
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let outcome = {
+        let mut report = Report::new(&mut out, &mut err);
+        let now = kubectl::now_secs();
+        kubectl::execute_admitted(api, verb, sources, now, &mut admission, &mut report).await
+    };
+    let events = Kubelet::new(st)?.sync(api).await?;
+    Ok(Changed {
+        out,
+        err,
+        outcome,
+        events,
+    })
+}
+
+/// Runs `f` here, or on a thread that has entered lab namespace `netns`.
+fn on_lab_netns<T: Send>(netns: Option<&str>, f: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+    let Some(netns) = netns else {
+        return f();
     };
     std::thread::scope(|s| {
         s.spawn(|| {
-            crate::nsutil::enter(Path::new(&ns_path(&netns)))?;
-            Ok(kubectl::run(verb, &url))
+            crate::nsutil::enter(Path::new(&ns_path(netns)))?;
+            f()
         })
         .join()
         .map_err(|_| anyhow!("the {netns} client thread panicked"))?
     })
+}
+
+/// Holds lab `name`'s `kubelet.lock` until dropped.
+fn lock(name: &str) -> Result<Flock<std::fs::File>> {
+    let dir = LabState::dir(name);
+    if !dir.join("state.json").exists() {
+        bail!(
+            "no lab {name:?} ({} missing)",
+            dir.join("state.json").display()
+        );
+    }
+    let path = dir.join("kubelet.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("open {}", path.display()))?;
+    Flock::lock(file, FlockArg::LockExclusive)
+        .map_err(|(_, e)| anyhow!("lock {}: {e}", path.display()))
 }
 
 #[cfg(test)]

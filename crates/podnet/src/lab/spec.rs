@@ -2,21 +2,25 @@
 //! node. Addresses: segment k is 198.18.k.0/24 (router .1, node i .(10+i)); the "internet" is
 //! 198.19.255.0/24 behind the router; pods get 10.244.0.0/16 through the agents' leases.
 
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 /// How a pod gets its network (Docker's four modes).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PodMode {
     /// Its own namespace, wired by the CNI plugin.
+    #[default]
     Bridge,
     /// The node's namespace.
     Host,
     /// Its own namespace with loopback only.
     None,
-    /// Another pod's namespace (the Kubernetes pause-container pattern).
+    /// Another pod's namespace (the Kubernetes pause-container pattern): in a spec the other
+    /// pod's name, in a running lab its `NS/NAME`.
     Container(String),
 }
 
@@ -37,11 +41,22 @@ pub struct NodeSpec {
     pub segment: usize,
 }
 
+/// A pod of the spec's `pods:` list: `lab up` applies it as a Pod object (see
+/// `kubelet::plan::pod_object`), and the lab's kubelet makes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PodSpec {
+    /// The Kubernetes namespace (`default` unless the spec names one).
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
     pub name: String,
     pub node: String,
     pub mode: PodMode,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+fn default_namespace() -> String {
+    podnet_model::defaults::DEFAULT_NAMESPACE.to_owned()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,6 +75,10 @@ pub struct LabSpec {
     /// for `--udp-offload false`).
     #[serde(default)]
     pub agent_args: Vec<String>,
+    /// Manifest files (or directories) `lab up` applies once the pods are up, as `lab apply
+    /// -f` would; in the YAML form relative to the spec file (see [`LabSpec::resolve`]).
+    #[serde(default)]
+    pub manifests: Vec<PathBuf>,
 }
 
 fn default_store() -> String {
@@ -174,6 +193,9 @@ struct RawSpec {
     nodes: Vec<RawNode>,
     #[serde(default)]
     pods: Vec<RawPod>,
+    /// Manifests to apply after `up`, relative to the spec file.
+    #[serde(default)]
+    manifests: Vec<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -191,12 +213,10 @@ struct RawPod {
     node: String,
     /// `bridge` (default), `host`, `none` or `container:POD`.
     mode: Option<String>,
-    /// Kubernetes namespace and labels: carried for Services and NetworkPolicy.
-    #[allow(dead_code)]
+    /// The pod's Kubernetes namespace (`default`) and labels, for Services and NetworkPolicy.
     namespace: Option<String>,
-    #[allow(dead_code)]
     #[serde(default)]
-    labels: std::collections::BTreeMap<String, String>,
+    labels: BTreeMap<String, String>,
 }
 
 fn valid_name(s: &str, max: usize) -> bool {
@@ -297,11 +317,23 @@ pub fn parse_yaml(text: &str) -> Result<LabSpec, String> {
                 }
             },
         };
+        let namespace = p.namespace.unwrap_or_else(default_namespace);
+        if !valid_name(&namespace, 63) {
+            return Err(format!(
+                "pods: {}: namespace {namespace:?}: use 1-63 of a-z, 0-9, '-'",
+                p.name
+            ));
+        }
         pods.push(PodSpec {
+            namespace,
             name: p.name,
             node: p.node,
             mode,
+            labels: p.labels,
         });
+    }
+    if let Some(m) = raw.manifests.iter().find(|m| m.as_os_str().is_empty()) {
+        return Err(format!("manifests: {m:?} is not a path"));
     }
     Ok(LabSpec {
         name,
@@ -312,6 +344,7 @@ pub fn parse_yaml(text: &str) -> Result<LabSpec, String> {
         nodes,
         pods,
         agent_args: raw.agent_args,
+        manifests: raw.manifests,
     })
 }
 
@@ -336,9 +369,11 @@ impl LabSpec {
             .iter()
             .flat_map(|n| {
                 (0..pods_per_node).map(move |p| PodSpec {
+                    namespace: default_namespace(),
                     name: format!("{}-{}", n.name, (b'a' + p as u8) as char),
                     node: n.name.clone(),
                     mode: PodMode::Bridge,
+                    labels: BTreeMap::new(),
                 })
             })
             .collect();
@@ -351,7 +386,20 @@ impl LabSpec {
             nodes,
             pods,
             agent_args: Vec::new(),
+            manifests: Vec::new(),
         }
+    }
+
+    /// The spec with its manifest paths taken relative to `spec_file`'s directory (absolute
+    /// ones stay as they are).
+    pub fn resolve(mut self, spec_file: &Path) -> LabSpec {
+        let dir = spec_file.parent().unwrap_or(Path::new(""));
+        for m in &mut self.manifests {
+            if m.is_relative() {
+                *m = dir.join(&*m);
+            }
+        }
+        self
     }
 
     /// The built-in default lab.

@@ -21,15 +21,51 @@ pub struct NodeState {
     pub subnet: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A pod the lab's kubelet runs (see `kubelet`): the Pod object `namespace/name` (with its
+/// `uid`), where it runs and how it is reached.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PodState {
+    /// The Kubernetes namespace (state files from before namespaces: `default`).
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
     pub name: String,
+    /// The Pod object's `metadata.uid`: a pod deleted and made again is another pod.
+    #[serde(default)]
+    pub uid: Option<String>,
     pub node: String,
     pub mode: PodMode,
-    /// The namespace the pod lives in (its own, the node's, or another pod's).
+    /// The network namespace the pod lives in (its own, the node's, or another pod's).
     pub netns: String,
     pub ip: Option<Ipv4Addr>,
+    /// The port `lab check` probes (TCP and UDP).
     pub port: u16,
+    /// Every step of the pod's creation finished; a record left `false` (a crash in the
+    /// middle) is torn down and made again by the next sync.
+    #[serde(default = "yes")]
+    pub ready: bool,
+}
+
+fn default_namespace() -> String {
+    podnet_model::defaults::DEFAULT_NAMESPACE.to_owned()
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl PodState {
+    /// `namespace/name`, how commands and checks name the pod.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.namespace, self.name)
+    }
+}
+
+/// `NS/NAME` as (namespace, name); a bare `NAME` is in `default`.
+pub fn split_pod_key(target: &str) -> (&str, &str) {
+    match target.split_once('/') {
+        Some((ns, name)) => (ns, name),
+        None => (podnet_model::defaults::DEFAULT_NAMESPACE, target),
+    }
 }
 
 /// A process the lab started, with what it takes to start it again.
@@ -78,8 +114,12 @@ impl LabState {
         Ok(())
     }
 
-    pub fn pod(&self, name: &str) -> Option<&PodState> {
-        self.pods.iter().find(|p| p.name == name)
+    /// The pod `NS/NAME` (a bare `NAME`: in `default`).
+    pub fn pod(&self, target: &str) -> Option<&PodState> {
+        let (namespace, name) = split_pod_key(target);
+        self.pods
+            .iter()
+            .find(|p| p.namespace == namespace && p.name == name)
     }
 
     pub fn node(&self, name: &str) -> Option<&NodeState> {

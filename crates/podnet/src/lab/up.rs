@@ -1,6 +1,7 @@
 //! `podnet lab up`: build the lab from a spec. Every object is a namespace with the lab's prefix;
 //! the host namespace is never touched. What exists is recorded in the state file as it is
-//! created, so `lab down` can always clean up.
+//! created, so `lab down` can always clean up. The spec's pods are applied as Pod objects and
+//! made by the lab's kubelet (`kubelet`), as `lab apply` makes them; then the spec's manifests.
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -9,13 +10,18 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::kubelet::plan::pod_objects;
+use super::objects::change;
 use super::sh::{add_ns, ns_path, run, sysctl};
 use super::spec::{
-    node_ip, router_ip, LabSpec, PodMode, INET_HOST, INET_ROUTER, NODE_PORT, POD_PORT,
-    SIDECAR_PORT, STREAM_PORT,
+    node_ip, router_ip, LabSpec, INET_HOST, INET_ROUTER, NODE_PORT, POD_PORT, STREAM_PORT,
 };
-use super::state::{prefix, LabState, NodeState, PodState, Proc};
-use crate::nsutil::CniCall;
+use super::state::{prefix, LabState, NodeState, Proc};
+use crate::kubectl::manifests::{self, Source};
+use crate::kubectl::{ApplyArgs, Verb};
+
+/// How the spec's pods are named as a manifest source in messages.
+const SPEC_SOURCE: &str = "lab spec pods";
 
 /// How long agents get to lease their subnets.
 const AGENT_READY: Duration = Duration::from_secs(30);
@@ -119,18 +125,68 @@ pub fn up(spec: &LabSpec, store_kind: &str) -> Result<LabState> {
     pb.set_message("waiting for the agents' leases");
     wait_for_leases(&mut u)?;
     pb.inc(1);
-    for p in &spec.pods {
-        crate::interrupt::check()?;
-        pb.set_message(format!("pod {} on {} ({})", p.name, p.node, p.mode));
-        add_pod(&mut u, &p.name, &p.node, &p.mode)?;
-        pb.inc(1);
-    }
+    pb.set_message(format!(
+        "pods: {} Pod objects applied, the kubelet makes them",
+        spec.pods.len()
+    ));
+    apply_spec_pods(&mut u)?;
+    pb.inc(spec.pods.len() as u64);
     let inet = u.ns("inet");
     u.serve("inet", &inet, POD_PORT, true)?;
     pb.inc(1);
+    if !spec.manifests.is_empty() {
+        pb.set_message("manifests");
+        let applied = apply_manifests(&mut u)?;
+        pb.suspend(|| print!("{applied}"));
+    }
     pb.finish_and_clear();
     u.st.save()?;
     Ok(u.st)
+}
+
+/// The spec's `pods:` as Pod objects in their namespaces, applied as `lab apply` applies them
+/// (admission, API server, kubelet); any pod that is not made fails the build.
+fn apply_spec_pods(u: &mut Up<'_>) -> Result<()> {
+    let objects = pod_objects(&u.spec.pods);
+    if objects.is_empty() {
+        return Ok(());
+    }
+    let sources = vec![Source {
+        name: SPEC_SOURCE.into(),
+        objects: Ok(objects),
+    }];
+    let changed = change(&mut u.st, &apply_verb(SPEC_SOURCE), sources)?;
+    if changed.failed() {
+        bail!("the spec's pods:\n{}", changed.errors());
+    }
+    Ok(())
+}
+
+/// The spec's `manifests:`, applied as `lab apply -f` would; returns kubectl's lines.
+fn apply_manifests(u: &mut Up<'_>) -> Result<String> {
+    let files: Vec<String> = u
+        .spec
+        .manifests
+        .iter()
+        .map(|m| m.display().to_string())
+        .collect();
+    let sources = manifests::read(&files);
+    let changed = change(&mut u.st, &apply_verb(&files.join(",")), sources)?;
+    if changed.failed() {
+        bail!("manifests {}:\n{}", files.join(", "), changed.errors());
+    }
+    let mut text = String::from_utf8_lossy(&changed.out).into_owned();
+    for e in &changed.events {
+        text.push_str(&format!("{e}\n"));
+    }
+    Ok(text)
+}
+
+fn apply_verb(source: &str) -> Verb {
+    Verb::Apply(ApplyArgs {
+        filename: vec![source.to_owned()],
+        namespace: None,
+    })
 }
 
 fn build_underlay(u: &mut Up<'_>) -> Result<()> {
@@ -394,103 +450,5 @@ fn wait_for_leases(u: &mut Up<'_>) -> Result<()> {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
-    u.st.save()
-}
-
-fn pod_conf(u: &Up<'_>, node: &str) -> String {
-    let ndir = u.dir.join(node);
-    serde_json::json!({
-        "cniVersion": "1.1.0", "name": "podnet", "type": "podnet", "bridge": "podnet0", "ipMasq": true,
-        "mode": u.spec.pod_path,
-        "ipam": {"nodeFacts": ndir.join("node.json"), "dataDir": ndir.join("ipam")}
-    })
-    .to_string()
-}
-
-fn add_pod(u: &mut Up<'_>, name: &str, node: &str, mode: &PodMode) -> Result<()> {
-    let node_ns =
-        u.st.node(node)
-            .map(|n| n.netns.clone())
-            .with_context(|| format!("pod {name}: no node {node:?}"))?;
-    let node_ip = u.st.node(node).and_then(|n| n.ip);
-    let pod = match mode {
-        PodMode::Bridge => {
-            let ns = u.add(name)?;
-            let call = CniCall {
-                plugin: u.exe.clone(),
-                command: "ADD".into(),
-                container_id: format!("{}{name}", u.st.prefix),
-                netns: ns_path(&ns),
-                ifname: "eth0".into(),
-                cni_path: u
-                    .exe
-                    .parent()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default(),
-                node: Some(PathBuf::from(ns_path(&node_ns))),
-                extra_env: vec![],
-            };
-            let out = call.exec(pod_conf(u, node).as_bytes())?;
-            if !out.status.success() {
-                bail!(
-                    "CNI ADD for pod {name} failed: {}",
-                    String::from_utf8_lossy(&out.stdout)
-                );
-            }
-            let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-            let ip = v["ips"][0]["address"]
-                .as_str()
-                .and_then(|a| a.split('/').next())
-                .and_then(|a| a.parse().ok());
-            u.serve(name, &ns, POD_PORT, true)?;
-            PodState {
-                name: name.into(),
-                node: node.into(),
-                mode: mode.clone(),
-                netns: ns,
-                ip,
-                port: POD_PORT,
-            }
-        }
-        PodMode::Host => {
-            u.serve(name, &node_ns, POD_PORT, false)?;
-            PodState {
-                name: name.into(),
-                node: node.into(),
-                mode: mode.clone(),
-                netns: node_ns,
-                ip: node_ip,
-                port: POD_PORT,
-            }
-        }
-        PodMode::None => {
-            let ns = u.add(name)?;
-            u.serve(name, &ns, POD_PORT, false)?;
-            PodState {
-                name: name.into(),
-                node: node.into(),
-                mode: mode.clone(),
-                netns: ns,
-                ip: None,
-                port: POD_PORT,
-            }
-        }
-        PodMode::Container(other) => {
-            let o =
-                u.st.pod(other).cloned().with_context(|| {
-                    format!("pod {name}: container:{other} is not an earlier pod")
-                })?;
-            u.serve(name, &o.netns, SIDECAR_PORT, false)?;
-            PodState {
-                name: name.into(),
-                node: node.into(),
-                mode: mode.clone(),
-                netns: o.netns,
-                ip: o.ip,
-                port: SIDECAR_PORT,
-            }
-        }
-    };
-    u.st.pods.push(pod);
     u.st.save()
 }

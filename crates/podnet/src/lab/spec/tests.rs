@@ -201,7 +201,7 @@ fn bad_flags_name_the_flag_and_the_value() {
 #[test]
 fn errors_name_the_entry() {
     let bad = [
-        ("nodes: []", "1 to 9"),
+        ("nodes: []", "1 to 240"),
         ("nodes: [{name: n1, segment: 3}]", "segment 3"),
         (
             "nodes: [{name: n1}]\npods: [{name: a, node: n9}]",
@@ -227,4 +227,33 @@ fn errors_name_the_entry() {
         let e = parse_yaml(yaml).unwrap_err();
         assert!(e.contains(want), "{yaml}: {e}");
     }
+}
+
+#[test]
+fn pods_keep_their_namespace_and_labels() {
+    let s = parse_yaml(include_str!("../../../../../examples/modes.yaml")).unwrap();
+    let web = s.pods.iter().find(|p| p.name == "web").unwrap();
+    assert_eq!(web.namespace, "shop");
+    assert_eq!(web.labels["app"], "web");
+    let tools = s.pods.iter().find(|p| p.name == "tools").unwrap();
+    assert_eq!(tools.namespace, "default");
+    let e = parse_yaml("nodes: [{name: n1}]\npods: [{name: a, node: n1, namespace: Shop}]")
+        .unwrap_err();
+    assert!(e.contains("namespace \"Shop\""), "{e}");
+}
+
+#[test]
+fn manifests_are_relative_to_the_spec_file() {
+    let s = parse_yaml("nodes: [{name: n1}]\nmanifests: [pods.yaml, /abs/x.yaml, sub/dir]")
+        .unwrap()
+        .resolve(std::path::Path::new("/labs/np/lab.yaml"));
+    assert_eq!(
+        s.manifests,
+        ["/labs/np/pods.yaml", "/abs/x.yaml", "/labs/np/sub/dir"].map(std::path::PathBuf::from)
+    );
+    let bare = parse_yaml("nodes: [{name: n1}]\nmanifests: [pods.yaml]")
+        .unwrap()
+        .resolve(std::path::Path::new("lab.yaml"));
+    assert_eq!(bare.manifests, [std::path::PathBuf::from("pods.yaml")]);
+    assert!(parse_yaml("nodes: [{name: n1}]\nmanifests: ['']").is_err());
 }
