@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+mod common;
+
 use podnet_store::embedded::EmbeddedStore;
 use podnet_store::{Datastore, Event, ManualClock, StoreError};
 
@@ -17,35 +19,7 @@ fn store() -> (tempfile::TempDir, EmbeddedStore, Arc<ManualClock>) {
 #[tokio::test]
 async fn create_if_absent_and_compare_and_swap() {
     let (_d, s, _) = store();
-    let r1 = s.create("/a", "1", None).await.unwrap().unwrap();
-    assert_eq!(
-        s.create("/a", "2", None).await.unwrap(),
-        None,
-        "create must not overwrite"
-    );
-    assert_eq!(s.get("/a").await.unwrap().unwrap().value, "1");
-    assert_eq!(
-        s.compare_and_swap("/a", r1 + 100, "x", None).await.unwrap(),
-        None
-    );
-    let r2 = s
-        .compare_and_swap("/a", r1, "3", None)
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(r2 > r1);
-    assert_eq!(
-        s.compare_and_swap("/a", r1, "4", None).await.unwrap(),
-        None,
-        "stale revision"
-    );
-    assert!(s.delete("/a").await.unwrap());
-    assert!(!s.delete("/a").await.unwrap());
-    assert_eq!(
-        s.compare_and_swap("/a", r2, "5", None).await.unwrap(),
-        None,
-        "gone"
-    );
+    common::create_cas_delete(&s).await;
 }
 
 #[tokio::test]

@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+mod common;
+
 use podnet_store::memory::MemoryStore;
 use podnet_store::{Datastore, Event, StoreError, WatchBatch, WatchStream};
 
@@ -20,19 +22,8 @@ async fn next_events(w: &mut WatchStream) -> WatchBatch {
 #[tokio::test(start_paused = true)]
 async fn semantics_and_lease_expiry_on_paused_time() {
     let s = MemoryStore::new();
-    let r1 = s.create("/a", "1", None).await.unwrap().unwrap();
-    assert_eq!(s.create("/a", "2", None).await.unwrap(), None);
-    assert_eq!(
-        s.compare_and_swap("/a", r1 + 1, "x", None).await.unwrap(),
-        None
-    );
-    let r2 = s
-        .compare_and_swap("/a", r1, "3", None)
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(r2 > r1);
-    assert_eq!(s.get("/a").await.unwrap().unwrap().value, "3");
+    common::create_cas_delete(&s).await;
+    s.create("/a", "3", None).await.unwrap();
     let lease = s.grant(Duration::from_secs(10)).await.unwrap();
     s.create("/l/k", "v", Some(lease)).await.unwrap();
     tokio::time::advance(Duration::from_secs(6)).await;
