@@ -300,10 +300,20 @@ impl NetOps for KernelNetOps {
             let link = match link_by_name(&h, &b.name).await? {
                 Some(l) => l,
                 None => {
-                    let msg = LinkBridge::new(&b.name).mtu(b.mtu).up().build();
+                    let mac = b.mac();
+                    let msg = LinkBridge::new(&b.name)
+                        .mtu(b.mtu)
+                        .address(mac.to_vec())
+                        .up()
+                        .build();
                     ignore_exists(
                         h.link().add(msg).execute().await,
-                        format!("ip link add {} mtu {} type bridge", b.name, b.mtu),
+                        format!(
+                            "ip link add {} address {} mtu {} type bridge",
+                            b.name,
+                            crate::recording::format_mac(&mac),
+                            b.mtu
+                        ),
                     )?;
                     link_by_name(&h, &b.name)
                         .await?

@@ -39,7 +39,8 @@ pub trait NetOps {
     fn check_netns(&mut self, netns: &Path) -> Result<(), NetError>;
 
     /// Creates the bridge if missing, puts the gateway address on it and sets it up.
-    /// `ip link add NAME mtu M type bridge; ip addr add GW/LEN dev NAME; ip link set NAME up`
+    /// `ip link add NAME address 0a:58:GW mtu M type bridge; ip addr add GW/LEN dev NAME;
+    /// ip link set NAME up` (a fixed MAC: see [`BridgeSpec::mac`])
     fn ensure_bridge(&mut self, bridge: &BridgeSpec) -> Result<(), NetError>;
 
     /// Creates a veth pair whose peer is born inside the pod namespace with its final name and MAC.

@@ -72,7 +72,7 @@ fn ip_in(ns: &str) -> String {
     }
 }
 
-fn format_mac(m: &[u8; 6]) -> String {
+pub(crate) fn format_mac(m: &[u8; 6]) -> String {
     m.iter()
         .map(|b| format!("{b:02x}"))
         .collect::<Vec<_>>()
@@ -99,7 +99,12 @@ impl NetOps for RecordingNetOps {
 
     fn ensure_bridge(&mut self, b: &BridgeSpec) -> Result<(), NetError> {
         if !self.links.contains_key(&b.name) {
-            self.record(format!("ip link add {} mtu {} type bridge", b.name, b.mtu))?;
+            self.record(format!(
+                "ip link add {} address {} mtu {} type bridge",
+                b.name,
+                format_mac(&b.mac()),
+                b.mtu
+            ))?;
             self.links.insert(b.name.clone(), None);
         }
         self.record(format!("ip addr replace {} dev {}", b.gateway, b.name))?;

@@ -15,6 +15,17 @@ pub struct BridgeSpec {
     pub gateway: Ipv4Net,
 }
 
+impl BridgeSpec {
+    /// The bridge's MAC, set when it is created: `0a:58` and the gateway's address (a pod's
+    /// is `0a:58` and its own, so none collide). A bridge without one takes the lowest MAC of
+    /// its ports and changes it when that port goes: every pod still holding the old gateway
+    /// MAC in its ARP cache then loses the way off the node until the entry expires.
+    pub fn mac(&self) -> [u8; 6] {
+        let [a, b, c, d] = self.gateway.addr().octets();
+        [0x0a, 0x58, a, b, c, d]
+    }
+}
+
 /// A veth pair between the node and a pod.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VethSpec {

@@ -31,7 +31,7 @@ fn dry_run_prints_the_commands_and_changes_nothing() {
         String::from_utf8_lossy(&out.stderr)
     );
     for want in [
-        "ip link add podnet0 mtu 1500 type bridge",
+        "ip link add podnet0 address 0a:58:0a:f4:01:01 mtu 1500 type bridge",
         "veth peer name eth0 address 0a:58:0a:f4:01:02 netns /run/netns/example",
         "net.ipv6.conf.eth0.accept_ra=0",
         "ip -n example route add 0.0.0.0/0 via 10.244.1.1 dev eth0",

@@ -489,30 +489,30 @@ fn the_four_network_modes() {
         assert!(line.ends_with("1/1 ok"), "{kind}: {line:?}\n{text}");
     }
     assert!(text.contains(" 0 failed"), "{text}");
-    // host mode: the pod's address is the node's; container mode: the same IP as the pod it joins.
+    // host mode: the pod's address is the node's; container mode: the same IP as the pod it
+    // joins. Pods are NS/NAME: web is in namespace shop, the others in default.
     let status = ok(&podnet(&["lab", "status", "--name", &name]), "lab status");
-    assert!(
-        status.contains("tools    n1       host       198.18.0.11:8080"),
-        "{status}"
+    let row = |pod: &str| -> Vec<String> {
+        status
+            .lines()
+            .map(|l| l.split_whitespace().map(String::from).collect::<Vec<_>>())
+            .find(|cols| cols.first().map(String::as_str) == Some(pod))
+            .unwrap_or_else(|| panic!("no {pod} in {status}"))
+    };
+    assert_eq!(
+        row("default/tools")[1..],
+        ["n1", "host", "198.18.0.11:8080"]
     );
-    assert!(
-        status.contains("sidecar  n1       container:web"),
-        "{status}"
-    );
-    let web_ip = status
-        .lines()
-        .find(|l| l.starts_with("web "))
-        .unwrap()
-        .split_whitespace()
-        .last()
-        .unwrap()
-        .split(':')
-        .next()
-        .unwrap()
-        .to_string();
-    assert!(
-        status.contains(&format!("container:web {web_ip}:8082")),
-        "{status}"
+    let web = row("shop/web");
+    assert_eq!(web[1..3], ["n1", "bridge"]);
+    let web_ip = web[3].split(':').next().unwrap().to_string();
+    assert_eq!(
+        row("default/sidecar")[1..],
+        [
+            "n1".to_string(),
+            "container:shop/web".into(),
+            format!("{web_ip}:8082")
+        ]
     );
     // none: no interface but loopback.
     let links = ok(

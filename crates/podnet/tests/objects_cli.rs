@@ -400,15 +400,21 @@ fn lab_verbs(lab: &Lab) {
     let json = ok_out(&podnet(&[
         "lab", "get", "--name", n, "pods", "-A", "-o", "json",
     ]));
-    assert_eq!(
-        versions(&json)
-            .iter()
-            .map(|(k, _)| k.as_str())
-            .collect::<Vec<_>>(),
-        ["x/a", "y/b"]
-    );
+    // The lab's own pods (default/n1-a, ...) are Pod objects too.
+    let keys: Vec<String> = versions(&json).into_iter().map(|(k, _)| k).collect();
+    let (own, applied): (Vec<&str>, Vec<&str>) = keys
+        .iter()
+        .map(String::as_str)
+        .partition(|k| k.starts_with("default/"));
+    assert_eq!(applied, ["x/a", "y/b"]);
+    assert!(own.contains(&"default/n1-a"), "{own:?}");
     let table = ok_out(&podnet(&["lab", "get", "--name", n, "ns"]));
-    assert!(table.contains("\nx      Active"), "{table}");
+    assert!(
+        table
+            .lines()
+            .any(|l| l.split_whitespace().take(2).eq(["x", "Active"])),
+        "{table}"
+    );
     let err = fails(
         &podnet(&["lab", "get", "--name", n, "svc", "nope", "-n", "x"]),
         "lab get nope",
@@ -424,8 +430,9 @@ fn lab_verbs(lab: &Lab) {
          networkpolicy.networking.k8s.io \"deny-all\" deleted\n\
          namespace \"x\" deleted\nnamespace \"y\" deleted\nnamespace \"z\" deleted\n"
     );
-    let empty = podnet(&["lab", "get", "--name", n, "ns"]);
-    assert_eq!(stderr(&empty), "No resources found\n");
+    // Only default is left, with the lab's own pods.
+    let left = ok_out(&podnet(&["lab", "get", "--name", n, "ns", "-o", "name"]));
+    assert_eq!(left, "namespace/default\n");
 }
 
 #[test]
@@ -458,9 +465,12 @@ fn lab_verbs_on_an_etcd_lab_run_inside_the_control_plane_namespace() {
         "/podnet/objects/pods/",
     ]);
     assert_eq!(
-        keys.split_whitespace().collect::<Vec<_>>(),
+        keys.split_whitespace()
+            .filter(|k| !k.starts_with("/podnet/objects/pods/default/"))
+            .collect::<Vec<_>>(),
         ["/podnet/objects/pods/x/a", "/podnet/objects/pods/y/b"]
     );
+    assert!(keys.contains("/podnet/objects/pods/default/n1-a"), "{keys}");
     assert!(!Path::new(&format!("/run/podnet/labs/{n}/store.db")).exists());
     ok_out(&podnet_in(
         &["lab", "delete", "--name", n, "-f", "-"],

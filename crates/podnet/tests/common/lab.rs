@@ -44,9 +44,18 @@ impl Lab {
 
     /// `podnet lab up SPEC.yaml`, with `spec` given the lab's name (unique per test process).
     pub fn up_spec(tag: &str, spec: impl FnOnce(&str) -> String) -> Lab {
+        Self::up_files(tag, &[], spec)
+    }
+
+    /// [`Lab::up_spec`] with `files` (name, text) written next to the spec, for its
+    /// `manifests:` to name.
+    pub fn up_files(tag: &str, files: &[(&str, &str)], spec: impl FnOnce(&str) -> String) -> Lab {
         super::require_root();
         let name = Self::name(tag);
         let dir = tempfile::tempdir().expect("tempdir");
+        for (file, text) in files {
+            std::fs::write(dir.path().join(file), text).expect("write a file of the spec");
+        }
         let path = dir.path().join(format!("{tag}.yaml"));
         std::fs::write(&path, spec(&name)).expect("write the spec");
         let lab = Lab(name);

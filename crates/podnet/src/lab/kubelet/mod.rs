@@ -31,7 +31,6 @@ use podnet_model::defaults::DEFAULT_NAMESPACE;
 use podnet_model::{Kind, Object, ObjectKey, Pod, PodStatus};
 use podnet_store::Datastore;
 
-use super::down::ours;
 use super::sh::{add_ns, del_ns, ns_path};
 use super::spec::PodMode;
 use super::state::{LabState, PodState, Proc};
@@ -409,7 +408,7 @@ fn wait_ready(pid: u32, ready: &Path, log: &Path) -> Result<(), Failure> {
             let from = text.len().saturating_sub(LOG_TAIL);
             text.get(from..).unwrap_or(text).to_owned()
         };
-        if !ours(pid) {
+        if exited(pid) {
             return Err(failure(
                 "ContainerCannotRun",
                 format!("podnet serve exited: {}", tail()),
@@ -425,6 +424,20 @@ fn wait_ready(pid: u32, ready: &Path, log: &Path) -> Result<(), Failure> {
             ));
         }
         std::thread::sleep(READY_POLL);
+    }
+}
+
+/// Whether our child `pid` has exited: gone, or a zombie (it is never waited for). Not
+/// `down::ours`, which reads the command line: in the middle of an `execve` (nsenter becoming
+/// podnet) that reads empty.
+fn exited(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .and_then(|rest| rest.split_whitespace().next())
+            .is_none_or(|state| state == "Z" || state == "X"),
+        Err(_) => true,
     }
 }
 

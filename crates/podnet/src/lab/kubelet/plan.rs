@@ -8,8 +8,8 @@ use std::net::Ipv4Addr;
 
 use podnet_model::defaults::DEFAULT_NAMESPACE;
 use podnet_model::{
-    ConditionStatus, Container, FieldError, FieldErrorKind, Object, ObjectMeta, Pod, PodCondition,
-    PodIp, PodPhase, PodSpec as K8sPodSpec, PodStatus, Protocol,
+    ConditionStatus, Container, FieldError, FieldErrorKind, Namespace, Object, ObjectMeta, Pod,
+    PodCondition, PodIp, PodPhase, PodSpec as K8sPodSpec, PodStatus, Protocol,
 };
 
 use crate::lab::spec::{PodMode, PodSpec, POD_PORT, SIDECAR_PORT, STREAM_PORT};
@@ -185,48 +185,56 @@ pub fn describe_ports(plan: &ServePlan) -> String {
     tcp.chain(udp).collect::<Vec<_>>().join(" ")
 }
 
-/// The spec's `pods:` as Pod objects: one container, the node named, labels kept, host mode
-/// as `spec.hostNetwork`, `none` and `container:` as the annotation (a `container:` target in
+/// The spec's `pods:` as objects: a Namespace for each namespace other than `default` they
+/// name, then a Pod each: one container, the node named, labels kept, host mode as
+/// `spec.hostNetwork`, `none` and `container:` as the annotation (a `container:` target in
 /// another namespace named `NS/NAME`).
 pub fn pod_objects(pods: &[PodSpec]) -> Vec<Object> {
-    pods.iter()
-        .map(|p| {
-            let mut metadata = ObjectMeta::namespaced(&p.namespace, &p.name);
-            metadata.labels.clone_from(&p.labels);
-            let annotation = match &p.mode {
-                PodMode::Bridge | PodMode::Host => None,
-                PodMode::None => Some("none".to_owned()),
-                PodMode::Container(other) => {
-                    let ns = pods
-                        .iter()
-                        .find(|t| t.name == *other)
-                        .map_or(p.namespace.as_str(), |t| t.namespace.as_str());
-                    Some(if ns == p.namespace {
-                        format!("container:{other}")
-                    } else {
-                        format!("container:{ns}/{other}")
-                    })
-                }
-            };
-            if let Some(a) = annotation {
-                metadata
-                    .annotations
-                    .insert(NETWORK_MODE_ANNOTATION.to_owned(), a);
+    let namespaces: BTreeSet<&str> = pods
+        .iter()
+        .map(|p| p.namespace.as_str())
+        .filter(|ns| *ns != DEFAULT_NAMESPACE)
+        .collect();
+    let namespaces = namespaces
+        .into_iter()
+        .map(|ns| Object::Namespace(Namespace::new(ns)));
+    let pods = pods.iter().map(|p| {
+        let mut metadata = ObjectMeta::namespaced(&p.namespace, &p.name);
+        metadata.labels.clone_from(&p.labels);
+        let annotation = match &p.mode {
+            PodMode::Bridge | PodMode::Host => None,
+            PodMode::None => Some("none".to_owned()),
+            PodMode::Container(other) => {
+                let ns = pods
+                    .iter()
+                    .find(|t| t.name == *other)
+                    .map_or(p.namespace.as_str(), |t| t.namespace.as_str());
+                Some(if ns == p.namespace {
+                    format!("container:{other}")
+                } else {
+                    format!("container:{ns}/{other}")
+                })
             }
-            Object::Pod(Pod {
-                metadata,
-                spec: K8sPodSpec {
-                    node_name: Some(p.node.clone()),
-                    host_network: p.mode == PodMode::Host,
-                    containers: vec![Container {
-                        name: SPEC_CONTAINER.to_owned(),
-                        ..Container::default()
-                    }],
-                },
-                status: None,
-            })
+        };
+        if let Some(a) = annotation {
+            metadata
+                .annotations
+                .insert(NETWORK_MODE_ANNOTATION.to_owned(), a);
+        }
+        Object::Pod(Pod {
+            metadata,
+            spec: K8sPodSpec {
+                node_name: Some(p.node.clone()),
+                host_network: p.mode == PodMode::Host,
+                containers: vec![Container {
+                    name: SPEC_CONTAINER.to_owned(),
+                    ..Container::default()
+                }],
+            },
+            status: None,
         })
-        .collect()
+    });
+    namespaces.chain(pods).collect()
 }
 
 /// What one sync does: the running pods to remove (indices into the lab's pods, dependents

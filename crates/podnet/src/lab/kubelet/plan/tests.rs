@@ -136,8 +136,11 @@ fn parse_ports(yaml: &str) -> Vec<podnet_model::ContainerPort> {
 fn spec_pods_become_objects_that_map_back_to_their_modes() {
     let spec = parse_yaml(include_str!("../../../../../../examples/modes.yaml")).unwrap();
     let objects = pod_objects(&spec.pods);
-    assert_eq!(objects.len(), spec.pods.len());
-    for (o, p) in objects.iter().zip(&spec.pods) {
+    // web's namespace comes first.
+    assert_eq!(objects[0].kind(), podnet_model::Kind::Namespace);
+    assert_eq!(objects[0].name(), "shop");
+    assert_eq!(objects.len(), spec.pods.len() + 1);
+    for (o, p) in objects[1..].iter().zip(&spec.pods) {
         let Object::Pod(pod) = o else { panic!() };
         podnet_model::validate(o).unwrap();
         assert_eq!(pod.metadata.namespace(), Some(p.namespace.as_str()));
