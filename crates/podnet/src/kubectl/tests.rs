@@ -2,6 +2,7 @@
 //! flag that becomes exit status 1.
 
 use podnet_api::Api;
+use podnet_model::ObjectKey;
 use podnet_store::memory::MemoryStore;
 
 use super::manifests::{decode, Source};
@@ -224,4 +225,98 @@ fn kind_refs_as_kubectl() {
             "networkpolicy.networking.k8s.io"
         ]
     );
+}
+
+/// Binds pods that name no node to `n1` and refuses the ones on `n9`, seeing what is stored.
+struct TestAdmission {
+    seen: Vec<(String, bool)>,
+}
+
+impl apply::Admission for TestAdmission {
+    fn wants(&self, kind: Kind) -> bool {
+        kind == Kind::Pod
+    }
+
+    fn admit(&mut self, object: &mut Object, stored: Option<&Object>) -> Result<(), ApiError> {
+        self.seen.push((object.display_name(), stored.is_some()));
+        let Object::Pod(pod) = object else {
+            return Ok(());
+        };
+        match pod.spec.node_name.as_deref() {
+            Some("n9") => Err(ApiError::NotFound {
+                kind: Kind::Pod,
+                name: "n9".into(),
+            }),
+            Some(_) => Ok(()),
+            None => {
+                pod.spec.node_name = Some("n1".into());
+                Ok(())
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_admission_sees_each_pod_may_complete_it_or_refuse_it() {
+    let api = Api::new(MemoryStore::new());
+    let text = format!(
+        "{CLUSTER}---\napiVersion: v1\nkind: Pod\nmetadata: {{name: b, namespace: x}}\nspec: {{nodeName: n9, containers: [{{name: c}}]}}\n"
+    );
+    let sources = vec![Source {
+        name: "m.yaml".into(),
+        objects: decode(&text),
+    }];
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let mut report = Report::new(&mut out, &mut err);
+    let mut admission = TestAdmission { seen: Vec::new() };
+    let outcome = execute_admitted(
+        &api,
+        &apply_args(),
+        sources,
+        NOW,
+        &mut admission,
+        &mut report,
+    )
+    .await;
+    assert!(outcome.failed);
+    let err = String::from_utf8(err).unwrap();
+    assert_eq!(
+        err,
+        "Error from server (NotFound): error when applying \"m.yaml\": pods \"n9\" not found\n"
+    );
+    assert_eq!(
+        admission.seen,
+        [
+            ("Pod/x/a".to_string(), false),
+            ("Pod/x/b".to_string(), false)
+        ]
+    );
+    let key = ObjectKey::new(Kind::Pod, Some("x"), "a").unwrap();
+    let Object::Pod(a) = api.get(&key).await.unwrap() else {
+        panic!()
+    };
+    assert_eq!(a.spec.node_name.as_deref(), Some("n1"));
+    let b = ObjectKey::new(Kind::Pod, Some("x"), "b").unwrap();
+    assert!(
+        api.get(&b).await.unwrap_err().is_not_found(),
+        "refused: nothing stored"
+    );
+    // The second time the admission sees what is stored.
+    let sources = vec![Source {
+        name: "m.yaml".into(),
+        objects: decode(CLUSTER),
+    }];
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let mut report = Report::new(&mut out, &mut err);
+    admission.seen.clear();
+    execute_admitted(
+        &api,
+        &apply_args(),
+        sources,
+        NOW,
+        &mut admission,
+        &mut report,
+    )
+    .await;
+    assert_eq!(admission.seen, [("Pod/x/a".to_string(), true)]);
 }
