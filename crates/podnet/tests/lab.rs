@@ -465,7 +465,7 @@ fn two_segments_vxlan_passes_host_gw_names_unreachable_peers() {
         .map(|v| v.as_str().unwrap().to_string())
         .collect();
     assert_eq!(n2, vec!["n1 (198.18.0.11)", "n3 (198.18.0.13)"]);
-    assert_eq!(hg.agent_status("n1")["unreachable"][0], "n2 (198.18.1.12)");
+    assert_eq!(hg.agent_status("n1")["unreachable"][0], "n2 (198.18.2.12)");
     let status = ok(&podnet(&["lab", "status", "--name", &hg.0]), "lab status");
     assert!(
         status.contains("UNREACHABLE by host-gw: n1 (198.18.0.11), n3 (198.18.0.13)"),

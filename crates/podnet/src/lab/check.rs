@@ -4,13 +4,16 @@
 //! the address it saw: between pods and nodes that must be the sender's own address (no NAT);
 //! towards the internet it must be the node's (masquerade).
 
-use std::collections::BTreeSet;
-use std::net::Ipv4Addr;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write as _};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
+use std::path::Path;
+use std::time::Duration;
 
 use anyhow::Result;
 use serde::Serialize;
 
-use super::sh::run;
+use super::sh::{ns_path, run};
 use super::spec::{PodMode, INET_HOST, NODE_PORT, POD_PORT};
 use super::state::LabState;
 
@@ -64,18 +67,49 @@ fn probe(
     }
 }
 
+/// How long a probe waits for its answer (curl's `--max-time 3` before probes ran in-process).
+const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// An HTTP GET to `podnet serve` from the calling thread's namespace; the response's body.
+fn http_get(to: SocketAddr) -> std::io::Result<String> {
+    let mut c = TcpStream::connect_timeout(&to, PROBE_TIMEOUT)?;
+    c.set_read_timeout(Some(PROBE_TIMEOUT))?;
+    c.set_write_timeout(Some(PROBE_TIMEOUT))?;
+    // One write: `podnet serve` answers after its first read, so a request split over several
+    // segments (as `write!` would send it) is answered early and then reset.
+    c.write_all(format!("GET / HTTP/1.0\r\nHost: {to}\r\n\r\n").as_bytes())?;
+    let mut response = String::new();
+    c.read_to_string(&mut response)?;
+    Ok(response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or(response))
+}
+
+/// One datagram to `podnet serve`'s UDP port from the calling thread's namespace; its answer.
+fn udp_ask(to: SocketAddr) -> std::io::Result<String> {
+    let sock = UdpSocket::bind(("0.0.0.0", 0))?;
+    sock.set_read_timeout(Some(PROBE_TIMEOUT))?;
+    sock.send_to(b"probe", to)?;
+    let mut buf = [0u8; 512];
+    let (n, _) = sock.recv_from(&mut buf)?;
+    Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
+}
+
+/// Runs one probe from the calling thread, which is already in the probe's namespace.
 fn execute(p: &mut Probe) {
     let answer = match p.url.strip_prefix("udp://") {
-        Some(to) => {
-            let exe = std::env::current_exe()
-                .map(|e| e.display().to_string())
-                .unwrap_or_else(|_| "podnet".into());
-            run(&p.ns, &[&exe, "udp-probe", "--to", to])
-        }
-        None => run(&p.ns, &["curl", "-s", "--max-time", "3", &p.url]),
+        Some(to) => to.parse().map_err(std::io::Error::other).and_then(udp_ask),
+        None => p
+            .url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .parse()
+            .map_err(std::io::Error::other)
+            .and_then(http_get),
     };
     match answer {
-        Err(_) => p.detail = "no answer".into(),
+        Err(e) => p.detail = format!("no answer ({e})"),
         Ok(body) => {
             p.seen = body
                 .split("hello ")
@@ -91,8 +125,39 @@ fn execute(p: &mut Probe) {
     }
 }
 
-/// Probes run at once (each is a process in a namespace).
-const PROBE_WORKERS: usize = 32;
+/// Runs `probes` (all from one namespace) in a thread moved into that namespace: no process per
+/// probe, so a 50-node lab's ~10,000 probes take seconds, not minutes.
+fn execute_from(ns: &str, probes: &mut [&mut Probe]) {
+    if let Err(e) = crate::nsutil::enter(Path::new(&ns_path(ns))) {
+        for p in probes.iter_mut() {
+            p.detail = format!("cannot enter {ns}: {e:#}");
+        }
+        return;
+    }
+    probes.iter_mut().for_each(|p| execute(p));
+}
+
+/// Runs every probe, at most PROBE_WORKERS threads at once, each taking whole namespaces.
+fn execute_all(probes: &mut [Probe]) {
+    let mut by_ns: BTreeMap<String, Vec<&mut Probe>> = BTreeMap::new();
+    for p in probes.iter_mut() {
+        by_ns.entry(p.ns.clone()).or_default().push(p);
+    }
+    let mut groups: Vec<(String, Vec<&mut Probe>)> = by_ns.into_iter().collect();
+    let per_worker = groups.len().div_ceil(PROBE_WORKERS).max(1);
+    std::thread::scope(|s| {
+        for chunk in groups.chunks_mut(per_worker) {
+            s.spawn(move || {
+                for (ns, group) in chunk.iter_mut() {
+                    execute_from(ns, group);
+                }
+            });
+        }
+    });
+}
+
+/// Probe threads at once (each runs one namespace's probes after another).
+const PROBE_WORKERS: usize = 16;
 
 /// Builds and runs every probe.
 pub fn check(st: &LabState) -> Vec<Probe> {
@@ -182,20 +247,14 @@ pub fn check(st: &LabState) -> Vec<Probe> {
             masq,
         ));
     }
-    // At most PROBE_WORKERS probes in flight: a 50-node lab has ~10,000 probes, and a thread
-    // (and a curl) for every 8 of them starved the machine until the probes timed out.
-    let per_worker = probes.len().div_ceil(PROBE_WORKERS).max(1);
-    std::thread::scope(|s| {
-        for chunk in probes.chunks_mut(per_worker) {
-            s.spawn(move || chunk.iter_mut().for_each(execute));
-        }
-    });
+    execute_all(&mut probes);
     // A `container:` pod shares the other pod's namespace: it reaches it on loopback.
+    let mut shared = Vec::new();
     for p in &st.pods {
         if let PodMode::Container(other) = &p.mode {
             if let Some(o) = st.pod(other) {
                 let lo: BTreeSet<Ipv4Addr> = [Ipv4Addr::LOCALHOST].into();
-                let mut pr = probe(
+                shared.push(probe(
                     "container: shared netns",
                     &p.key(),
                     &p.netns,
@@ -203,12 +262,12 @@ pub fn check(st: &LabState) -> Vec<Probe> {
                     Ipv4Addr::LOCALHOST,
                     o.port,
                     lo,
-                );
-                execute(&mut pr);
-                probes.push(pr);
+                ));
             }
         }
     }
+    execute_all(&mut shared);
+    probes.extend(shared);
     // A `none` pod must have loopback only.
     for p in st.pods.iter().filter(|p| p.mode == PodMode::None) {
         let links = run(&p.netns, &["ip", "-o", "link"]).unwrap_or_default();

@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use super::spec::PodMode;
+use super::spec::{segment_net, PodMode};
 use super::state::LabState;
 
 const NODE_W: i32 = 220;
@@ -119,7 +119,7 @@ pub fn render(st: &LabState) -> String {
             seg_w,
             36,
             "#d9e8f5",
-            &[format!("sw{k}: bridge br0 — L2 segment 198.18.{k}.0/24")],
+            &[format!("sw{k}: bridge br0 — L2 segment {}", segment_net(k))],
         );
     }
     let node_y = 230;
@@ -218,7 +218,7 @@ mod tests {
                     name: "n2".into(),
                     netns: "y".into(),
                     segment: 1,
-                    ip: Some("198.18.1.12".parse().unwrap()),
+                    ip: Some("198.18.2.12".parse().unwrap()),
                     subnet: Some("10.244.1.0/24".into()),
                 },
             ],
@@ -238,7 +238,7 @@ mod tests {
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
         for want in [
             "node n1",
-            "eth0 198.18.1.12",
+            "eth0 198.18.2.12",
             "pods 10.244.1.0/24",
             "sw1: bridge br0",
             "x/a&lt;b",

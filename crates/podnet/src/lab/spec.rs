@@ -1,6 +1,7 @@
 //! What a lab is made of. The built-in default: 3 nodes on one L2 segment, vxlan, 2 pods per
-//! node. Addresses: segment k is 198.18.k.0/24 (router .1, node i .(10+i)); the "internet" is
-//! 198.19.255.0/24 behind the router; pods get 10.244.0.0/16 through the agents' leases.
+//! node. Addresses: segment k is 198.18.2k.0/23 (router .1, node i .(10+i), counting on into the
+//! second half of the /23 past 255); the "internet" is 198.19.255.0/24 behind the router; pods
+//! get 10.244.0.0/16 through the agents' leases.
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -89,10 +90,9 @@ fn default_pod_path() -> String {
     "bridge".into()
 }
 
-/// The most nodes a lab has: node `i` is 198.18.k.(10+i) on its segment, so 240 fit below the
-/// segment's broadcast address (the 250 needs a wider underlay, not done yet).
-pub const MAX_NODES: usize = 240;
-/// The most L2 segments (198.18.0.0/24 … 198.18.3.0/24).
+/// The most nodes a lab has (node `i` is host 10+i of its segment's /23).
+pub const MAX_NODES: usize = 250;
+/// The most L2 segments (198.18.0.0/23 … 198.18.6.0/23).
 pub const MAX_SEGMENTS: usize = 4;
 /// The most pods a node gets from `--pods-per-node`: they are named `n1-a` … `n1-z`.
 pub const MAX_PODS_PER_NODE: usize = 26;
@@ -408,14 +408,35 @@ impl LabSpec {
     }
 }
 
-/// Underlay address of node `index` (1-based) on `segment`.
+/// Prefix length of an L2 segment: a /23, so [`MAX_NODES`] nodes fit on one.
+pub const SEGMENT_PREFIX: u8 = 23;
+
+/// Address `host` of segment `segment`'s /23 (198.18.2k.0/23).
+pub fn segment_ip(segment: usize, host: usize) -> Ipv4Addr {
+    let base = u32::from(Ipv4Addr::new(198, 18, 0, 0)) + ((segment as u32) << 9);
+    Ipv4Addr::from(base + host as u32)
+}
+
+/// The segment's network, e.g. `198.18.2.0/23`.
+pub fn segment_net(segment: usize) -> String {
+    format!("{}/{SEGMENT_PREFIX}", segment_ip(segment, 0))
+}
+
+/// Underlay address of node `index` (1-based) on `segment`: host 10+index (198.18.0.11 for n1).
 pub fn node_ip(segment: usize, index: usize) -> Ipv4Addr {
-    Ipv4Addr::new(198, 18, segment as u8, 10 + index as u8)
+    segment_ip(segment, 10 + index)
 }
 
 /// The router's address on `segment`.
 pub fn router_ip(segment: usize) -> Ipv4Addr {
-    Ipv4Addr::new(198, 18, segment as u8, 1)
+    segment_ip(segment, 1)
+}
+
+/// The fixed MAC of an underlay interface with address `ip`: `02:50` and the address's four
+/// bytes. Fixed, so the lab can pin every neighbour on a segment without asking the kernel.
+pub fn underlay_mac(ip: Ipv4Addr) -> String {
+    let [a, b, c, d] = ip.octets();
+    format!("02:50:{a:02x}:{b:02x}:{c:02x}:{d:02x}")
 }
 
 /// The "internet" side: router 198.19.255.1, internet host 198.19.255.2.

@@ -12,9 +12,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::kubelet::plan::pod_objects;
 use super::objects::change;
-use super::sh::{add_ns, ns_path, run, sysctl};
+use super::sh::{add_ns, command, ns_path, run, sysctl};
 use super::spec::{
-    node_ip, router_ip, LabSpec, INET_HOST, INET_ROUTER, NODE_PORT, POD_PORT, STREAM_PORT,
+    node_ip, router_ip, segment_ip, underlay_mac, LabSpec, INET_HOST, INET_ROUTER, NODE_PORT,
+    POD_PORT, SEGMENT_PREFIX, STREAM_PORT,
 };
 use super::state::{prefix, LabState, NodeState, Proc};
 use crate::kubectl::manifests::{self, Source};
@@ -122,6 +123,8 @@ pub fn up(spec: &LabSpec, store_kind: &str) -> Result<LabState> {
         add_node(&mut u, &n.name, n.segment)?;
         pb.inc(1);
     }
+    pb.set_message("underlay: neighbours pinned");
+    pin_neighbours(&u)?;
     pb.set_message("waiting for the agents' leases");
     wait_for_leases(&mut u)?;
     pb.inc(1);
@@ -204,6 +207,8 @@ fn build_underlay(u: &mut Up<'_>) -> Result<()> {
                 "link",
                 "add",
                 &leg,
+                "address",
+                &underlay_mac(router_ip(k)),
                 "type",
                 "veth",
                 "peer",
@@ -220,7 +225,7 @@ fn build_underlay(u: &mut Up<'_>) -> Result<()> {
                 "ip",
                 "addr",
                 "add",
-                &format!("{}/24", router_ip(k)),
+                &format!("{}/{SEGMENT_PREFIX}", router_ip(k)),
                 "dev",
                 &leg,
             ],
@@ -291,7 +296,7 @@ fn start_store(u: &mut Up<'_>, kind: &str) -> Result<()> {
         "etcd" => {
             // etcd runs in its own "control plane" namespace on segment 0.
             let cp = u.add("cp")?;
-            let ip = Ipv4Addr::new(198, 18, 0, 2);
+            let ip = segment_ip(0, 2);
             plug_into_segment(u, &cp, "cp", 0, ip)?;
             let data = u.dir.join("etcd");
             std::fs::create_dir_all(&data)?;
@@ -324,10 +329,11 @@ fn start_store(u: &mut Up<'_>, kind: &str) -> Result<()> {
     }
 }
 
-/// Plugs namespace `ns` into L2 segment `segment`: a veth `eth0` whose peer (`port`) joins the
-/// segment's bridge, address `ip`/24, default route via the segment's router.
-/// `ip link add eth0 type veth peer name PORT netns SW; ip -n SW link set PORT master br0 up;
-/// ip -n NS addr add IP/24 dev eth0; ip -n NS link set eth0 up; ip -n NS route add default via R`
+/// Plugs namespace `ns` into L2 segment `segment`: a veth `eth0` (MAC fixed by its address) whose
+/// peer (`port`) joins the segment's bridge, address `ip`/23, default route via the segment's
+/// router. `ip link add eth0 address MAC type veth peer name PORT netns SW;
+/// ip -n SW link set PORT master br0 up; ip -n NS addr add IP/23 dev eth0;
+/// ip -n NS link set eth0 up; ip -n NS route add default via R`
 fn plug_into_segment(u: &Up<'_>, ns: &str, port: &str, segment: usize, ip: Ipv4Addr) -> Result<()> {
     let sw = u.ns(&format!("sw{segment}"));
     run(
@@ -337,6 +343,8 @@ fn plug_into_segment(u: &Up<'_>, ns: &str, port: &str, segment: usize, ip: Ipv4A
             "link",
             "add",
             "eth0",
+            "address",
+            &underlay_mac(ip),
             "type",
             "veth",
             "peer",
@@ -349,7 +357,14 @@ fn plug_into_segment(u: &Up<'_>, ns: &str, port: &str, segment: usize, ip: Ipv4A
     run(&sw, &["ip", "link", "set", port, "master", "br0", "up"])?;
     run(
         ns,
-        &["ip", "addr", "add", &format!("{ip}/24"), "dev", "eth0"],
+        &[
+            "ip",
+            "addr",
+            "add",
+            &format!("{ip}/{SEGMENT_PREFIX}"),
+            "dev",
+            "eth0",
+        ],
     )?;
     run(ns, &["ip", "link", "set", "eth0", "up"])?;
     run(
@@ -363,6 +378,66 @@ fn plug_into_segment(u: &Up<'_>, ns: &str, port: &str, segment: usize, ip: Ipv4A
             &router_ip(segment).to_string(),
         ],
     )?;
+    Ok(())
+}
+
+/// Pins every underlay neighbour as a permanent entry, in every namespace on each segment (nodes,
+/// the router's leg, etcd's namespace):
+/// `ip -n NS neigh replace PEER lladdr MAC dev eth0 nud permanent` for each peer, in one
+/// `ip -batch` per namespace.
+///
+/// Why: all namespaces share one kernel neighbour table whose limit (`gc_thresh3`, 1,024 by
+/// default) counts the resolved entries of every namespace together, and it is the host's
+/// sysctl, which the lab must not change. A full mesh of N nodes resolves N×(N−1) underlay
+/// addresses (VXLAN's outer destinations, host-gw's next hops), so from about 30 nodes on the
+/// table overflowed and probes were lost at random (`table_fulls` in /proc/net/stat/arp_cache).
+/// Permanent entries are not counted, are never garbage-collected, and need no ARP at all, as
+/// with the static neighbours of a provisioning system. Pods' and the internet's neighbours
+/// stay dynamic.
+fn pin_neighbours(u: &Up<'_>) -> Result<()> {
+    // (namespace, device, segment, address) of every interface on an underlay segment.
+    let mut ends: Vec<(String, String, usize, Ipv4Addr)> = (0..u.spec.segments)
+        .map(|k| (u.ns("router"), format!("s{k}"), k, router_ip(k)))
+        .collect();
+    if u.store.starts_with("etcd") {
+        ends.push((u.ns("cp"), "eth0".into(), 0, segment_ip(0, 2)));
+    }
+    for n in &u.st.nodes {
+        if let Some(ip) = n.ip {
+            ends.push((n.netns.clone(), "eth0".into(), n.segment, ip));
+        }
+    }
+    for (ns, dev, segment, ip) in &ends {
+        let batch: String = ends
+            .iter()
+            .filter(|(_, _, s, peer)| s == segment && peer != ip)
+            .map(|(_, _, _, peer)| {
+                format!(
+                    "neigh replace {peer} lladdr {} dev {dev} nud permanent\n",
+                    underlay_mac(*peer)
+                )
+            })
+            .collect();
+        if batch.is_empty() {
+            continue;
+        }
+        let mut child = command(ns, &["ip", "-batch", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .with_context(|| format!("run ip -batch in {ns}"))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            std::io::Write::write_all(&mut stdin, batch.as_bytes())?;
+        }
+        let out = child.wait_with_output()?;
+        if !out.status.success() {
+            bail!(
+                "pinning the underlay neighbours in {ns} failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+    }
     Ok(())
 }
 

@@ -110,7 +110,7 @@ fn bad_flags_name_the_flag_and_the_value() {
                 nodes: MAX_NODES + 1,
                 ..flags()
             },
-            "1 to 240 nodes",
+            "1 to 250 nodes",
         ),
         (
             Flags {
@@ -201,7 +201,7 @@ fn bad_flags_name_the_flag_and_the_value() {
 #[test]
 fn errors_name_the_entry() {
     let bad = [
-        ("nodes: []", "1 to 240"),
+        ("nodes: []", "1 to 250"),
         ("nodes: [{name: n1, segment: 3}]", "segment 3"),
         (
             "nodes: [{name: n1}]\npods: [{name: a, node: n9}]",
