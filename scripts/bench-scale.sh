@@ -5,6 +5,8 @@
 #
 #   bash scripts/bench-scale.sh [nodes] [store] [pods-per-node] [idle-seconds]
 #   e.g. bash scripts/bench-scale.sh 50 etcd 1 60
+#   POD_PATH=routed|ebpf: pods' path (default bridge; many bridge pods per node overflow the
+#   kernel's shared neighbour table during the check, docs/lab.md)
 #   OBJECTS=N: also store N objects (Services, with `podnet lab apply`) before measuring, and
 #   print the agents' RSS before and after
 #
@@ -16,6 +18,7 @@ NODES=${1:-50}
 STORE=${2:-etcd}
 PODS=${3:-1}
 IDLE=${4:-60}
+POD_PATH=${POD_PATH:-bridge}
 NAME="scale$$"
 BIN=./target/release/podnet
 DIR=/run/podnet/labs/$NAME
@@ -23,7 +26,7 @@ trap '$BIN lab down --name "$NAME" >/dev/null 2>&1 || true' EXIT
 
 ms() { date +%s%3N; }
 t0=$(ms)
-$BIN lab up --name "$NAME" --nodes "$NODES" --pods-per-node "$PODS" --store "$STORE" >/dev/null
+$BIN lab up --name "$NAME" --nodes "$NODES" --pods-per-node "$PODS" --store "$STORE" --pod-path "$POD_PATH" >/dev/null
 t1=$(ms)
 set +e
 $BIN lab check --name "$NAME" --json >"/tmp/$NAME-check.json"
@@ -41,8 +44,8 @@ for x in bad[:5]:
 rm -f "/tmp/$NAME-check.json"
 OBJECTS=${OBJECTS:-0}
 if [ "$OBJECTS" -gt 0 ]; then
-  rss_before=$(python3 -c "import json; s=json.load(open('$DIR/state.json')); print(' '.join(str(p['pid']) for p in s['procs'] if p['what'].startswith('agent ')))" |
-    xargs -n1 -I{} awk '/^VmRSS/ {print $2}' /proc/{}/status | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  rss_before=$(python3 -c "import json; s=json.load(open('$DIR/state.json')); print('\n'.join(str(p['pid']) for p in s['procs'] if p['what'].startswith('agent ')))" |
+    xargs -I{} awk '/^VmRSS/ {print $2}' /proc/{}/status | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
   python3 - "$OBJECTS" >"/tmp/$NAME-objects.yaml" <<'PY'
 import sys
 for i in range(int(sys.argv[1])):
@@ -84,7 +87,7 @@ n=${#AGENTS[@]}
 median=$(echo "$rss" | awk -v n="$n" 'NR == int((n + 1) / 2) {print $1}')
 max=$(echo "$rss" | tail -1)
 
-echo "lab: $NODES nodes, $PODS pod(s) per node, store $STORE, commit $(git rev-parse --short HEAD)"
+echo "lab: $NODES nodes, $PODS $POD_PATH pod(s) per node, store $STORE, commit $(git rev-parse --short HEAD)"
 echo "lab up:     $(( (t1 - t0) )) ms"
 echo "lab check:  $(( (t2 - t1) )) ms, exit $check_rc: $probes"
 echo "agents:     $n, RSS median $((median / 1024)) MiB, max $((max / 1024)) MiB"

@@ -156,6 +156,21 @@ fn execute_all(probes: &mut [Probe]) {
     });
 }
 
+/// How many times the kernel found its neighbour table full (`table_fulls`, summed over the
+/// per-CPU rows of /proc/net/stat/arp_cache). The table is shared by every namespace.
+fn neighbour_table_fulls() -> u64 {
+    let stat = std::fs::read_to_string("/proc/net/stat/arp_cache").unwrap_or_default();
+    let mut lines = stat.lines();
+    let col = lines
+        .next()
+        .and_then(|h| h.split_whitespace().position(|c| c == "table_fulls"));
+    let Some(col) = col else { return 0 };
+    lines
+        .filter_map(|l| l.split_whitespace().nth(col))
+        .filter_map(|v| u64::from_str_radix(v, 16).ok())
+        .sum()
+}
+
 /// Probe threads at once (each runs one namespace's probes after another).
 const PROBE_WORKERS: usize = 16;
 
@@ -352,9 +367,30 @@ pub fn print(st: &LabState, probes: &[Probe]) -> bool {
     failed.is_empty()
 }
 
+/// All namespaces share one kernel neighbour table, capped by the host's `gc_thresh3` (1,024 by
+/// default), which the lab must not change; the kernel frees only entries older than 5 s. Bridge
+/// pods resolve every pod of their node, so many pods per node (4 × 25: 2,400 entries) overflow
+/// it during the check's burst and probes are lost for that reason alone: say so, loudly.
+fn warn_if_the_neighbour_table_overflowed(overflows: u64) {
+    if overflows == 0 {
+        return;
+    }
+    let limit = std::fs::read_to_string("/proc/sys/net/ipv4/neigh/default/gc_thresh3")
+        .map(|v| v.trim().to_string())
+        .unwrap_or_else(|_| "?".into());
+    eprintln!(
+        "podnet: warning: the kernel's neighbour table, shared by all namespaces (gc_thresh3 \
+         {limit}), was full {overflows} times during the check, so probes may have been lost \
+         to that alone: bridge pods resolve every pod on their node; with many pods per node use \
+         --pod-path routed (two entries per pod) or fewer pods per node (docs/lab.md)"
+    );
+}
+
 /// Runs the check and prints it (or JSON); `Ok(false)` when something failed.
 pub fn run_check(st: &LabState, json: bool) -> Result<bool> {
+    let fulls = neighbour_table_fulls();
     let probes = check(st);
+    warn_if_the_neighbour_table_overflowed(neighbour_table_fulls().saturating_sub(fulls));
     if json {
         println!("{}", serde_json::to_string_pretty(&probes)?);
         return Ok(probes.iter().all(|p| p.ok));
