@@ -10,9 +10,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+use podnet_netns::{enter, CniCall, NetnsGuard};
 use serde::Serialize;
-
-use crate::nsutil::{enter, CniCall, NetnsGuard};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct BenchArgs {
@@ -139,7 +138,7 @@ impl Setup {
 
     /// One timed invocation, in milliseconds.
     fn timed(&self, plugin: Plugin, cmd: &str, i: usize) -> Result<f64> {
-        crate::interrupt::check()?;
+        podnet_netns::interrupt::check()?;
         let call = self.call(plugin, cmd, i);
         let t = Instant::now();
         let out = call.exec(self.conf(plugin).as_bytes())?;

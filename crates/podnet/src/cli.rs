@@ -124,7 +124,7 @@ pub fn main() -> ExitCode {
         _ => false,
     };
     if builds {
-        crate::interrupt::install();
+        podnet_netns::interrupt::install();
     }
     let result = match cli.command {
         Cmd::Demo { keep, cleanup } => crate::demo::run(keep, cleanup),

@@ -8,9 +8,8 @@ use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use podnet_netns::{list_with_prefix, CniCall, NetnsGuard};
 use serde_json::Value;
-
-use crate::nsutil::{list_with_prefix, CniCall, NetnsGuard};
 
 const PREFIX: &str = "pndemo";
 const STATE_DIR: &str = "/run/podnet-demo";
@@ -85,7 +84,7 @@ fn exercise(
     );
     let mut ips = Vec::new();
     for (pod, id) in pods.iter().zip(["demo-a", "demo-b"]) {
-        crate::interrupt::check()?;
+        podnet_netns::interrupt::check()?;
         let out = call("ADD", pod, id).exec(conf.as_bytes())?;
         if !out.status.success() {
             bail!(

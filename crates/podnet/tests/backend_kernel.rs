@@ -5,11 +5,11 @@
 
 mod common;
 
-use podnet::nsutil::NetnsGuard;
 use podnet_agent::backend::{desired, BackendKind};
 use podnet_agent::reconcile::reconcile;
 use podnet_agent::testing::{lease, local};
 use podnet_netlink::{BackendOps, KernelNetOps, Netns};
+use podnet_netns::NetnsGuard;
 use podnet_netspec::VxlanSpec;
 
 #[test]

@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::cpu_seconds;
@@ -94,10 +93,8 @@ fn embedded_store_compaction_relists_once() {
 
 /// `etcdctl` inside the lab's control-plane namespace.
 fn etcdctl(lab: &Lab, args: &[&str]) -> String {
-    let ns = format!("/run/netns/pnlab-{}-cp", lab.0);
-    let out = Command::new("nsenter")
-        .arg(format!("--net={ns}"))
-        .args(["etcdctl", "--endpoints", "http://198.18.0.2:2379"])
+    let ns = format!("pnlab-{}-cp", lab.0);
+    let out = podnet_netns::command(&ns, &["etcdctl", "--endpoints", "http://198.18.0.2:2379"])
         .args(args)
         .env("ETCDCTL_API", "3")
         .output()
@@ -127,18 +124,19 @@ fn etcd_compaction_relists_once() {
         "start etcd",
     );
     wait_for("etcd answers", Duration::from_secs(20), || {
-        Command::new("nsenter")
-            .arg(format!("--net=/run/netns/pnlab-{}-cp", lab.0))
-            .args([
+        podnet_netns::command(
+            &format!("pnlab-{}-cp", lab.0),
+            &[
                 "etcdctl",
                 "--endpoints",
                 "http://198.18.0.2:2379",
                 "endpoint",
                 "health",
-            ])
-            .env("ETCDCTL_API", "3")
-            .output()
-            .is_ok_and(|o| o.status.success())
+            ],
+        )
+        .env("ETCDCTL_API", "3")
+        .output()
+        .is_ok_and(|o| o.status.success())
     });
     for i in 0..20 {
         etcdctl(&lab, &["put", &format!("/podnet/test-junk/{i}"), "x"]);

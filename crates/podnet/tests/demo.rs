@@ -24,7 +24,7 @@ fn demo_passes_and_cleans_up() {
     );
     assert!(stdout.contains("veths left on the node: none"), "{stdout}");
     assert_eq!(
-        podnet::nsutil::list_with_prefix("pndemo"),
+        podnet_netns::list_with_prefix("pndemo"),
         Vec::<String>::new()
     );
 }

@@ -404,7 +404,7 @@ fn chained_with_reference_plugins() {
 fn del_after_the_pod_namespace_is_gone() {
     let node = Node::new("gone");
     let conf = node.conf("");
-    let pod_ns = podnet::nsutil::NetnsGuard::new(&format!("{}-gone", node.prefix)).unwrap();
+    let pod_ns = podnet_netns::NetnsGuard::new(&format!("{}-gone", node.prefix)).unwrap();
     let pod = pod_ns.path().display().to_string();
     assert_eq!(node.cni("ADD", "c1", &pod, &conf).0, 0);
     drop(pod_ns); // the runtime removed the namespace before calling DEL
@@ -421,8 +421,8 @@ fn del_after_the_pod_namespace_is_gone() {
 
 /// An "outside" namespace linked to the node: node 198.18.0.1, outside 198.18.0.2, and the outside
 /// routes 10.99.0.0/16 through the node (transit traffic the node must not capture).
-fn outside(node: &Node) -> podnet::nsutil::NetnsGuard {
-    let inet = podnet::nsutil::NetnsGuard::new(&format!("{}-inet", node.prefix)).unwrap();
+fn outside(node: &Node) -> podnet_netns::NetnsGuard {
+    let inet = podnet_netns::NetnsGuard::new(&format!("{}-inet", node.prefix)).unwrap();
     let peer_ns = inet.path().display().to_string();
     node.ns
         .run(&[

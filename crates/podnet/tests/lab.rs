@@ -60,18 +60,19 @@ fn default_lab_is_green_and_leaves_the_host_untouched() {
         "{json}"
     );
     // VXLAN from outside the cluster is dropped (and counted) before decapsulation.
-    let inet = format!("/run/netns/pnlab-{}-inet", lab.0);
-    let _ = Command::new("nsenter")
-        .args([
-            &format!("--net={inet}"),
+    let inet = format!("pnlab-{}-inet", lab.0);
+    let _ = podnet_netns::command(
+        &inet,
+        &[
             PLUGIN,
             "udp-probe",
             "--to",
             "198.18.0.11:8472",
             "--timeout-ms",
             "300",
-        ])
-        .output();
+        ],
+    )
+    .output();
     let nft_n1 = |argv: &[&str]| {
         let mut args = vec!["lab", "exec", "--name", &lab.0, "n1", "--", "nft"];
         args.extend_from_slice(argv);

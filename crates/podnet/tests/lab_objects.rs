@@ -141,7 +141,7 @@ fn udp_probe(to: SocketAddr) -> Result<String, String> {
 /// over TCP and UDP; the failures, each with what was seen.
 fn probe_from(lab: &Lab, src: &PodView, all: &[PodView]) -> (usize, Vec<String>) {
     let path = format!("/run/netns/{}", netns(lab, &src.key));
-    podnet::nsutil::enter(Path::new(&path)).unwrap();
+    podnet_netns::enter(Path::new(&path)).unwrap();
     let mut failures = Vec::new();
     let mut n = 0;
     for dst in all.iter().filter(|d| d.key != src.key) {

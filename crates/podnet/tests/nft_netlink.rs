@@ -4,8 +4,8 @@
 
 mod common;
 
-use podnet::nsutil::NetnsGuard;
 use podnet_netlink::Netns;
+use podnet_netns::NetnsGuard;
 use podnet_nft::{render_add, Change, HostPort, Nft, NftCli, NftKernel, PodEntry, L4};
 
 fn ruleset(ns: &NetnsGuard) -> String {

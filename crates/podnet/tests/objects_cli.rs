@@ -454,16 +454,18 @@ fn lab_verbs_on_an_etcd_lab_run_inside_the_control_plane_namespace() {
         &["lab", "apply", "--name", n, "-f", "-"],
         CLUSTER,
     ));
-    let keys = common::run_ok(&[
-        "nsenter",
-        &format!("--net=/run/netns/pnlab-{n}-cp"),
-        "etcdctl",
-        "--endpoints=http://198.18.0.2:2379",
-        "get",
-        "--prefix",
-        "--keys-only",
-        "/podnet/objects/pods/",
-    ]);
+    let keys = podnet_netns::run(
+        &format!("pnlab-{n}-cp"),
+        &[
+            "etcdctl",
+            "--endpoints=http://198.18.0.2:2379",
+            "get",
+            "--prefix",
+            "--keys-only",
+            "/podnet/objects/pods/",
+        ],
+    )
+    .expect("etcdctl get in the control-plane namespace");
     assert_eq!(
         keys.split_whitespace()
             .filter(|k| !k.starts_with("/podnet/objects/pods/default/"))

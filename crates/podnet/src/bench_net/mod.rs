@@ -26,12 +26,12 @@ use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use podnet_netns::{command, run};
 
 mod chart;
 mod report;
 
 use self::report::{targets, PathResult, Report, Stat, Throughput};
-use crate::lab::sh::{command, run};
 use crate::lab::spec::LabSpec;
 use crate::lab::state::LabState;
 use crate::rr::RrResult;
@@ -321,7 +321,7 @@ fn measure(a: &NetBenchArgs, servers: &mut Vec<Child>, labs: &mut Vec<String>) -
         if !a.only.is_empty() && !wanted.iter().any(|n| a.only.contains(n)) {
             continue;
         }
-        crate::interrupt::check()?;
+        podnet_netns::interrupt::check()?;
         let name = format!("bench-{suffix}");
         let _ = crate::lab::down::down(&name);
         let mut spec = LabSpec::generated(&name, backend, 2, 1, 1);
@@ -348,7 +348,7 @@ fn measure(a: &NetBenchArgs, servers: &mut Vec<Child>, labs: &mut Vec<String>) -
             let i = (k + round) % paths.len();
             let p = &paths[i];
             for (j, streams) in a.streams.iter().enumerate() {
-                crate::interrupt::check()?;
+                podnet_netns::interrupt::check()?;
                 let cpu0 = busy_seconds();
                 let (gbps, bytes) = iperf(p, a.seconds, *streams)?;
                 let cpu = busy_seconds() - cpu0;

@@ -7,13 +7,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write as _};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
-use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Result;
+use podnet_netns::{ns_path, run};
 use serde::Serialize;
 
-use super::sh::{ns_path, run};
 use super::spec::{PodMode, INET_HOST, NODE_PORT, POD_PORT};
 use super::state::LabState;
 
@@ -128,7 +127,7 @@ fn execute(p: &mut Probe) {
 /// Runs `probes` (all from one namespace) in a thread moved into that namespace: no process per
 /// probe, so a 50-node lab's ~10,000 probes take seconds, not minutes.
 fn execute_from(ns: &str, probes: &mut [&mut Probe]) {
-    if let Err(e) = crate::nsutil::enter(Path::new(&ns_path(ns))) {
+    if let Err(e) = podnet_netns::enter(&ns_path(ns)) {
         for p in probes.iter_mut() {
             p.detail = format!("cannot enter {ns}: {e:#}");
         }

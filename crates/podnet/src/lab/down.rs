@@ -13,12 +13,11 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
+use podnet_netns::{del_ns, list_with_prefix, stop_processes_in};
 
 use super::kubelet::cni_del;
-use super::sh::del_ns;
 use super::spec::PodMode;
 use super::state::{prefix, LabState};
-use crate::nsutil::{list_with_prefix, stop_processes_in};
 
 /// Whether `pid` still runs a podnet or etcd process (a recycled PID is never signalled).
 pub fn ours(pid: u32) -> bool {

@@ -8,7 +8,6 @@ pub mod graph;
 pub mod kubelet;
 pub mod objects;
 pub mod procs;
-pub mod sh;
 pub mod spec;
 pub mod state;
 pub mod up;
@@ -248,7 +247,7 @@ pub fn main(a: &LabArgs) -> Result<()> {
                 .or_else(|| st.pod(target).map(|p| p.netns.clone()))
                 .with_context(|| format!("no pod or node {target:?} in lab {:?}", name.name))?;
             let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
-            let status = sh::command(&ns, &argv)
+            let status = podnet_netns::command(&ns, &argv)
                 .status()
                 .context("run the command")?;
             std::process::exit(status.code().unwrap_or(1));

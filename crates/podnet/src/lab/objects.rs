@@ -16,19 +16,18 @@
 //! instead of making the same pod twice.
 
 use std::io::Write;
-use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
 use nix::fcntl::{Flock, FlockArg};
 use podnet_api::Api;
 use podnet_model::{Kind, Object, Pod};
+use podnet_netns::{in_netns, ns_path};
 use podnet_store::embedded::EmbeddedStore;
 use podnet_store::etcd::EtcdStore;
 use podnet_store::Datastore;
 
 use super::admission::LabAdmission;
 use super::kubelet::{Event, Kubelet};
-use super::sh::ns_path;
 use super::state::LabState;
 use crate::kubectl::manifests::{self, Source};
 use crate::kubectl::{self, Outcome, Report, Verb};
@@ -187,14 +186,7 @@ fn on_lab_netns<T: Send>(netns: Option<&str>, f: impl FnOnce() -> Result<T> + Se
     let Some(netns) = netns else {
         return f();
     };
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            crate::nsutil::enter(Path::new(&ns_path(netns)))?;
-            f()
-        })
-        .join()
-        .map_err(|_| anyhow!("the {netns} client thread panicked"))?
-    })
+    in_netns(&ns_path(netns), f)?
 }
 
 /// Holds lab `name`'s `kubelet.lock` until dropped.

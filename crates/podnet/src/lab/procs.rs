@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
+use podnet_netns::command;
 
 use super::down::ours;
-use super::sh::command;
 use super::state::LabState;
 
 /// Starts `argv` inside `ns` in its own process group, output appended to `log`.

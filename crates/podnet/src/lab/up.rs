@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
+use podnet_netns::{add_ns, command, ns_path, run, sysctl};
 
 use super::kubelet::plan::pod_objects;
 use super::objects::change;
-use super::sh::{add_ns, command, ns_path, run, sysctl};
 use super::spec::{
     node_ip, router_ip, segment_ip, underlay_mac, LabSpec, INET_HOST, INET_ROUTER, NODE_PORT,
     POD_PORT, SEGMENT_PREFIX, STREAM_PORT,
@@ -41,7 +41,7 @@ impl Up<'_> {
     }
 
     fn add(&mut self, what: &str) -> Result<String> {
-        crate::interrupt::check()?;
+        podnet_netns::interrupt::check()?;
         let ns = self.ns(what);
         self.st.namespaces.push(ns.clone());
         self.st.save()?;
@@ -51,7 +51,7 @@ impl Up<'_> {
 
     /// Starts `argv` in `ns` in the background (own process group, output to `log`) and records it.
     fn spawn(&mut self, what: &str, ns: &str, argv: &[&str], log: &Path) -> Result<u32> {
-        crate::interrupt::check()?;
+        podnet_netns::interrupt::check()?;
         let argv: Vec<String> = argv.iter().map(|a| a.to_string()).collect();
         let pid = super::procs::start(ns, &argv, log).with_context(|| format!("start {what}"))?;
         self.st.procs.push(Proc {
@@ -215,7 +215,7 @@ fn build_underlay(u: &mut Up<'_>) -> Result<()> {
                 "name",
                 "router",
                 "netns",
-                &ns_path(&sw),
+                &ns_path(&sw).display().to_string(),
             ],
         )?;
         run(&sw, &["ip", "link", "set", "router", "master", "br0", "up"])?;
@@ -246,7 +246,7 @@ fn build_underlay(u: &mut Up<'_>) -> Result<()> {
             "name",
             "eth0",
             "netns",
-            &ns_path(&inet),
+            &ns_path(&inet).display().to_string(),
         ],
     )?;
     run(
@@ -351,7 +351,7 @@ fn plug_into_segment(u: &Up<'_>, ns: &str, port: &str, segment: usize, ip: Ipv4A
             "name",
             port,
             "netns",
-            &ns_path(&sw),
+            &ns_path(&sw).display().to_string(),
         ],
     )?;
     run(&sw, &["ip", "link", "set", port, "master", "br0", "up"])?;
@@ -521,7 +521,7 @@ fn wait_for_leases(u: &mut Up<'_>) -> Result<()> {
                     u.st.nodes[i].name
                 );
             }
-            crate::interrupt::check()?;
+            podnet_netns::interrupt::check()?;
             std::thread::sleep(Duration::from_millis(100));
         }
     }

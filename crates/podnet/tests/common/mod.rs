@@ -11,8 +11,8 @@ use std::process::Output;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use podnet::nsutil::{CniCall, NetnsGuard};
 use podnet_ipam::{Allocation, Store};
+use podnet_netns::{CniCall, NetnsGuard};
 use serde_json::Value;
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);

@@ -29,12 +29,11 @@ use anyhow::{bail, Context, Result};
 use podnet_api::Api;
 use podnet_model::defaults::DEFAULT_NAMESPACE;
 use podnet_model::{Kind, Object, ObjectKey, Pod, PodStatus};
+use podnet_netns::{add_ns, del_ns, ns_path, stop_processes_in, CniCall};
 use podnet_store::Datastore;
 
-use super::sh::{add_ns, del_ns, ns_path};
 use super::spec::PodMode;
 use super::state::{LabState, PodState, Proc};
-use crate::nsutil::{stop_processes_in, CniCall};
 use plan::{describe_ports, network_mode, serve_argv, serve_plan};
 
 /// How long a pod's server gets to bind its ports.
@@ -158,13 +157,13 @@ impl<'a> Kubelet<'a> {
         let mut events = Vec::new();
         let gone: Vec<String> = plan.remove.iter().map(|&i| self.st.pods[i].key()).collect();
         for key in gone {
-            crate::interrupt::check()?;
+            podnet_netns::interrupt::check()?;
             if let Some(e) = self.remove(&key) {
                 events.push(e);
             }
         }
         for pod in &plan.create {
-            crate::interrupt::check()?;
+            podnet_netns::interrupt::check()?;
             let key = pod_key(pod);
             let host_ip = pod
                 .spec
@@ -363,7 +362,7 @@ impl<'a> Kubelet<'a> {
             }
             stop_processes_in(std::slice::from_ref(&p.netns));
             del_ns(&p.netns);
-            if Path::new(&ns_path(&p.netns)).exists() {
+            if ns_path(&p.netns).exists() {
                 errors.push(format!("ip netns del {} left it", p.netns));
             }
             self.st.namespaces.retain(|n| *n != p.netns);
@@ -493,17 +492,17 @@ fn cni(st: &LabState, exe: &Path, command: &str, p: &PodState) -> Result<Output>
         plugin: exe.to_path_buf(),
         command: command.into(),
         container_id: p.netns.clone(),
-        netns: ns_path(&p.netns),
+        netns: ns_path(&p.netns).display().to_string(),
         ifname: POD_IFNAME.into(),
         cni_path: exe
             .parent()
             .map(|d| d.display().to_string())
             .unwrap_or_default(),
-        node: Some(PathBuf::from(ns_path(&node.netns))),
+        node: Some(ns_path(&node.netns)),
         extra_env: vec![],
     };
     let conf = pod_conf(&LabState::dir(&st.name), &p.node, &st.pod_path);
-    call.exec(conf.as_bytes())
+    Ok(call.exec(conf.as_bytes())?)
 }
 
 /// CNI ADD for pod `p`; the address the plugin gave it.
