@@ -10,13 +10,12 @@ use anyhow::{bail, Context, Result};
 use podnet_agent::backend::BackendKind;
 use podnet_agent::kernel::{Kernel, KernelCtx};
 use podnet_agent::run::{run, AgentConfig};
+use podnet_kubectl::store_url::StoreUrl;
 use podnet_model::lease::SubnetConfig;
 use podnet_netlink::KernelNetOps;
 use podnet_nft::NftCli;
 use podnet_store::embedded::EmbeddedStore;
 use podnet_store::etcd::EtcdStore;
-
-use crate::store_url::StoreUrl;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct AgentArgs {

@@ -3,8 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-
-use crate::kubectl::{Reported, Verb};
+use podnet_kubectl::{Reported, Verb};
 
 #[derive(Parser)]
 #[command(
@@ -76,23 +75,23 @@ enum Cmd {
     /// Create or update objects from manifests in a datastore (`kubectl apply -f`).
     Apply {
         #[command(flatten)]
-        args: crate::kubectl::ApplyArgs,
+        args: podnet_kubectl::ApplyArgs,
         #[command(flatten)]
-        store: crate::kubectl::StoreArg,
+        store: podnet_kubectl::StoreArg,
     },
     /// Delete objects named by manifests or by `KIND NAME...` (`kubectl delete`).
     Delete {
         #[command(flatten)]
-        args: crate::kubectl::DeleteArgs,
+        args: podnet_kubectl::DeleteArgs,
         #[command(flatten)]
-        store: crate::kubectl::StoreArg,
+        store: podnet_kubectl::StoreArg,
     },
     /// Show objects as a table, JSON, YAML or names (`kubectl get`).
     Get {
         #[command(flatten)]
-        args: crate::kubectl::GetArgs,
+        args: podnet_kubectl::GetArgs,
         #[command(flatten)]
-        store: crate::kubectl::StoreArg,
+        store: podnet_kubectl::StoreArg,
     },
 }
 
@@ -154,12 +153,12 @@ pub fn main() -> ExitCode {
         Cmd::Agent(args) => crate::agent_cmd::main(&args),
         Cmd::Lab(args) => crate::lab::main(&args),
         Cmd::Apply { args, store } => {
-            crate::kubectl::run(&Verb::Apply(args), &store.store).status()
+            podnet_kubectl::run(&Verb::Apply(args), &store.store).status()
         }
         Cmd::Delete { args, store } => {
-            crate::kubectl::run(&Verb::Delete(args), &store.store).status()
+            podnet_kubectl::run(&Verb::Delete(args), &store.store).status()
         }
-        Cmd::Get { args, store } => crate::kubectl::run(&Verb::Get(args), &store.store).status(),
+        Cmd::Get { args, store } => podnet_kubectl::run(&Verb::Get(args), &store.store).status(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

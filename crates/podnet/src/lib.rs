@@ -7,11 +7,9 @@ pub mod bench_net;
 pub mod cli;
 pub mod demo;
 pub mod dryrun;
-pub mod kubectl;
 pub mod lab;
 pub mod rr;
 pub mod serve;
-pub mod store_url;
 pub mod stream;
 
 use std::io::{Read, Write};

@@ -16,13 +16,13 @@
 use std::collections::BTreeMap;
 
 use podnet_api::ApiError;
+use podnet_kubectl::apply::Admission;
 use podnet_model::defaults::DEFAULT_NAMESPACE;
 use podnet_model::{FieldError, FieldErrorKind, Kind, Object, Pod, ValidationErrors};
 
 use super::kubelet::plan::{netns_suffix, network_mode, serve_plan};
 use super::spec::PodMode;
 use super::state::LabState;
-use crate::kubectl::apply::Admission;
 
 /// The lab's admission of Pods (see the module doc).
 #[derive(Debug, Clone)]

@@ -14,8 +14,8 @@ pub mod up;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
+use podnet_kubectl::Verb;
 
-use crate::kubectl::Verb;
 use state::LabState;
 
 #[derive(Args, Debug)]
@@ -79,7 +79,7 @@ pub enum LabCmd {
         #[command(flatten)]
         name: NameArg,
         #[command(flatten)]
-        args: crate::kubectl::ApplyArgs,
+        args: podnet_kubectl::ApplyArgs,
     },
     /// `podnet delete` on the lab's datastore (`kubectl delete`); the lab's kubelet removes
     /// the deleted Pods (CNI DEL, server stopped, namespace deleted).
@@ -87,14 +87,14 @@ pub enum LabCmd {
         #[command(flatten)]
         name: NameArg,
         #[command(flatten)]
-        args: crate::kubectl::DeleteArgs,
+        args: podnet_kubectl::DeleteArgs,
     },
     /// `podnet get` on the lab's datastore (`kubectl get`).
     Get {
         #[command(flatten)]
         name: NameArg,
         #[command(flatten)]
-        args: crate::kubectl::GetArgs,
+        args: podnet_kubectl::GetArgs,
     },
 }
 

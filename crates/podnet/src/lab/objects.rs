@@ -1,4 +1,4 @@
-//! `podnet lab apply | delete | get`: the object verbs of [`crate::kubectl`] on a lab's
+//! `podnet lab apply | delete | get`: the object verbs of [`podnet_kubectl`] on a lab's
 //! datastore, found from the lab's state, with what a cluster adds around the API server:
 //! the lab's [`LabAdmission`] in front of `apply` (nodes, scheduling), and after `apply` and
 //! `delete` the lab's [`Kubelet`], which makes the stored Pods real and removes the deleted
@@ -20,6 +20,9 @@ use std::io::Write;
 use anyhow::{anyhow, bail, Context, Result};
 use nix::fcntl::{Flock, FlockArg};
 use podnet_api::Api;
+use podnet_kubectl::manifests::{self, Source};
+use podnet_kubectl::store_url::StoreUrl;
+use podnet_kubectl::{execute_admitted, now_secs, Outcome, Report, Verb};
 use podnet_model::{Kind, Object, Pod};
 use podnet_netns::{in_netns, ns_path};
 use podnet_store::embedded::EmbeddedStore;
@@ -29,9 +32,6 @@ use podnet_store::Datastore;
 use super::admission::LabAdmission;
 use super::kubelet::{Event, Kubelet};
 use super::state::LabState;
-use crate::kubectl::manifests::{self, Source};
-use crate::kubectl::{self, Outcome, Report, Verb};
-use crate::store_url::StoreUrl;
 
 /// Where a lab's datastore is, and the namespace a client must be in to reach it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,7 +77,9 @@ pub fn run(name: &str, verb: &Verb) -> Result<Outcome> {
         let st = LabState::load(name)?;
         let store = lab_store(&st)?;
         let url = store.url.to_string();
-        return on_lab_netns(store.netns.as_deref(), || Ok(kubectl::run(verb, &url)));
+        return on_lab_netns(store.netns.as_deref(), || {
+            Ok(podnet_kubectl::run(verb, &url))
+        });
     }
     let _lock = lock(name)?;
     let mut st = LabState::load(name)?;
@@ -169,8 +171,8 @@ async fn flow<D: Datastore>(
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let outcome = {
         let mut report = Report::new(&mut out, &mut err);
-        let now = kubectl::now_secs();
-        kubectl::execute_admitted(api, verb, sources, now, &mut admission, &mut report).await
+        let now = now_secs();
+        execute_admitted(api, verb, sources, now, &mut admission, &mut report).await
     };
     let events = Kubelet::new(st)?.sync(api).await?;
     Ok(Changed {

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
+use podnet_kubectl::manifests::{self, Source};
+use podnet_kubectl::{ApplyArgs, Verb};
 use podnet_netns::{add_ns, command, ns_path, run, sysctl};
 
 use super::kubelet::plan::pod_objects;
@@ -18,8 +20,6 @@ use super::spec::{
     POD_PORT, SEGMENT_PREFIX, STREAM_PORT,
 };
 use super::state::{prefix, LabState, NodeState, Proc};
-use crate::kubectl::manifests::{self, Source};
-use crate::kubectl::{ApplyArgs, Verb};
 
 /// How the spec's pods are named as a manifest source in messages.
 const SPEC_SOURCE: &str = "lab spec pods";

@@ -1,6 +1,8 @@
 //! `podnet apply`, `podnet delete` and `podnet get`: kubectl's verbs on the objects of a
 //! datastore, through the API server of `podnet-api`, with kubectl's output and exit codes.
-//! `podnet lab apply|delete|get` are the same verbs on a lab's datastore (`lab::objects`).
+//! `podnet lab apply|delete|get` are the same verbs on a lab's datastore (`podnet-lab`'s
+//! `objects`, which adds its admission through [`apply::Admission`]). The datastore is named by
+//! a [`store_url::StoreUrl`] (`--store`).
 //!
 //! Every verb goes on through all of its objects and exits 1 at the end if any failed, as
 //! kubectl does. Messages are kubectl's: `pod/a created`, `pod "a" deleted`,
@@ -11,6 +13,7 @@ pub mod apply;
 pub mod delete;
 pub mod get;
 pub mod manifests;
+pub mod store_url;
 pub mod table;
 
 use std::fmt;
