@@ -34,7 +34,7 @@ enum Cmd {
         what: BenchCmd,
     },
     /// A multi-node cluster made of network namespaces on this machine.
-    Lab(crate::lab::LabArgs),
+    Lab(podnet_lab::LabArgs),
     /// The node agent: lease this node's pod subnet and connect it to the other nodes.
     Agent(crate::agent_cmd::AgentArgs),
     /// Show the ip/sysctl/nft commands a CNI ADD with this config would run; changes nothing.
@@ -116,7 +116,7 @@ pub fn main() -> ExitCode {
         sigpipe::reset();
     }
     // Commands that build namespaces and processes: a signal stops them at their next step and
-    // their failure path removes what they built (see `interrupt`).
+    // their failure path removes what they built (see `podnet_netns::interrupt`).
     let builds = match &cli.command {
         Cmd::Lab(lab) => lab.cmd.builds(),
         Cmd::Bench { .. } | Cmd::Demo { .. } => true,
@@ -151,7 +151,7 @@ pub fn main() -> ExitCode {
         Cmd::UdpProbe { to, timeout_ms } => crate::serve::udp_probe(to, timeout_ms),
         Cmd::DryRun(args) => crate::dryrun::run(&args),
         Cmd::Agent(args) => crate::agent_cmd::main(&args),
-        Cmd::Lab(args) => crate::lab::main(&args),
+        Cmd::Lab(args) => podnet_lab::main(&args),
         Cmd::Apply { args, store } => {
             podnet_kubectl::run(&Verb::Apply(args), &store.store).status()
         }

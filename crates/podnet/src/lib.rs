@@ -7,7 +7,6 @@ pub mod bench_net;
 pub mod cli;
 pub mod demo;
 pub mod dryrun;
-pub mod lab;
 pub mod rr;
 pub mod serve;
 pub mod stream;

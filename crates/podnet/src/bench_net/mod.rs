@@ -26,14 +26,14 @@ use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use podnet_lab::spec::LabSpec;
+use podnet_lab::state::LabState;
 use podnet_netns::{command, run};
 
 mod chart;
 mod report;
 
 use self::report::{targets, PathResult, Report, Stat, Throughput};
-use crate::lab::spec::LabSpec;
-use crate::lab::state::LabState;
 use crate::rr::RrResult;
 
 #[derive(clap::Args, Debug, Clone)]
@@ -165,7 +165,7 @@ pub fn run_bench(a: &NetBenchArgs) -> Result<()> {
         let _ = s.wait();
     }
     for l in labs {
-        let _ = crate::lab::down::down(&l);
+        let _ = podnet_lab::down::down(&l);
     }
     let report = result?;
     if let Some(path) = &a.svg {
@@ -323,13 +323,13 @@ fn measure(a: &NetBenchArgs, servers: &mut Vec<Child>, labs: &mut Vec<String>) -
         }
         podnet_netns::interrupt::check()?;
         let name = format!("bench-{suffix}");
-        let _ = crate::lab::down::down(&name);
+        let _ = podnet_lab::down::down(&name);
         let mut spec = LabSpec::generated(&name, backend, 2, 1, 1);
         spec.agent_args = vec!["--udp-offload".into(), offload.to_string()];
         spec.pod_path = pod_path.into();
         labs.push(name.clone());
         eprintln!("bench: building the {name} lab");
-        let st = crate::lab::up::up(&spec, "embedded")?;
+        let st = podnet_lab::up::up(&spec, "embedded")?;
         paths.extend(lab_paths(&st, backend, offload, servers)?);
     }
     if !a.only.is_empty() {

@@ -1,5 +1,11 @@
 //! `podnet lab`: a Kubernetes-style cluster made of network namespaces on one machine, with the
 //! real agent on every node and pods wired by the real CNI plugin. See docs/lab.md.
+//!
+//! The lab runs the `podnet` binary for every process it starts (agents, `podnet serve`, the
+//! CNI plugin, `podnet udp-probe`): it takes this process's own executable
+//! (`std::env::current_exe`), so it is meant to be driven from `podnet lab` (and
+//! `podnet bench backends`), not from another program. Application layer: errors are
+//! `anyhow`, as the CLI prints them.
 
 pub mod admission;
 pub mod check;
@@ -100,7 +106,7 @@ pub enum LabCmd {
 
 impl LabCmd {
     /// Whether the command builds namespaces and processes, which a signal must stop at a
-    /// step boundary (see `interrupt`); the object verbs only talk to the datastore.
+    /// step boundary (see `podnet_netns::interrupt`); the object verbs only talk to the datastore.
     pub fn builds(&self) -> bool {
         !matches!(
             self,

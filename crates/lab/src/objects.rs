@@ -214,7 +214,7 @@ fn lock(name: &str) -> Result<Flock<std::fs::File>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::state::Proc;
+    use crate::state::Proc;
 
     fn agent(store: &str) -> Proc {
         Proc {

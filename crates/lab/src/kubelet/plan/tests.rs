@@ -1,7 +1,7 @@
 //! Unit tests of the kubelet's decisions.
 
 use super::*;
-use crate::lab::spec::parse_yaml;
+use crate::spec::parse_yaml;
 use podnet_model::parse_manifests;
 
 fn pod(text: &str) -> Pod {
@@ -134,7 +134,7 @@ fn parse_ports(yaml: &str) -> Vec<podnet_model::ContainerPort> {
 
 #[test]
 fn spec_pods_become_objects_that_map_back_to_their_modes() {
-    let spec = parse_yaml(include_str!("../../../../../../examples/modes.yaml")).unwrap();
+    let spec = parse_yaml(include_str!("../../../../../examples/modes.yaml")).unwrap();
     let objects = pod_objects(&spec.pods);
     // web's namespace comes first.
     assert_eq!(objects[0].kind(), podnet_model::Kind::Namespace);

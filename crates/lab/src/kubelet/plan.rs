@@ -12,8 +12,8 @@ use podnet_model::{
     PodCondition, PodIp, PodPhase, PodSpec as K8sPodSpec, PodStatus, Protocol,
 };
 
-use crate::lab::spec::{PodMode, PodSpec, POD_PORT, SIDECAR_PORT, STREAM_PORT};
-use crate::lab::state::PodState;
+use crate::spec::{PodMode, PodSpec, POD_PORT, SIDECAR_PORT, STREAM_PORT};
+use crate::state::PodState;
 
 /// The annotation that picks a pod's network mode when it is neither bridged (the default) nor
 /// `spec.hostNetwork: true`: `none`, `container:NAME` (a pod of the same namespace) or

@@ -190,7 +190,7 @@ impl Admission for LabAdmission {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::lab::state::{NodeState, PodState};
+    use crate::state::{NodeState, PodState};
     use podnet_model::parse_manifests;
 
     fn lab() -> LabState {

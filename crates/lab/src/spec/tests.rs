@@ -4,7 +4,7 @@ use super::*;
 
 #[test]
 fn parses_the_modes_example() {
-    let s = parse_yaml(include_str!("../../../../../examples/modes.yaml")).unwrap();
+    let s = parse_yaml(include_str!("../../../../examples/modes.yaml")).unwrap();
     assert_eq!(s.nodes.len(), 2);
     let modes: Vec<_> = s.pods.iter().map(|p| p.mode.clone()).collect();
     assert!(modes.contains(&PodMode::Host) && modes.contains(&PodMode::None));
@@ -33,8 +33,8 @@ fn agent_args_are_flags() {
 #[test]
 fn every_example_parses() {
     for text in [
-        include_str!("../../../../../examples/default.yaml"),
-        include_str!("../../../../../examples/two-segments.yaml"),
+        include_str!("../../../../examples/default.yaml"),
+        include_str!("../../../../examples/two-segments.yaml"),
     ] {
         parse_yaml(text).unwrap();
     }
@@ -231,7 +231,7 @@ fn errors_name_the_entry() {
 
 #[test]
 fn pods_keep_their_namespace_and_labels() {
-    let s = parse_yaml(include_str!("../../../../../examples/modes.yaml")).unwrap();
+    let s = parse_yaml(include_str!("../../../../examples/modes.yaml")).unwrap();
     let web = s.pods.iter().find(|p| p.name == "web").unwrap();
     assert_eq!(web.namespace, "shop");
     assert_eq!(web.labels["app"], "web");

@@ -198,7 +198,7 @@ pub fn render(st: &LabState) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::lab::state::{NodeState, PodState};
+    use crate::state::{NodeState, PodState};
 
     #[test]
     fn draws_nodes_pods_and_tunnels() {
