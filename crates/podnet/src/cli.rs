@@ -1,4 +1,5 @@
-//! The command line (clap). Each subcommand is a thin call into a module.
+//! The command line (clap). Each subcommand is a thin call into a module here or a `podnet-*`
+//! crate (`podnet-lab`, `podnet-bench`, `podnet-kubectl`).
 
 use std::process::ExitCode;
 
@@ -71,7 +72,7 @@ enum Cmd {
     /// Keep one TCP connection busy against `podnet serve --stream-port`; fail if it breaks.
     Stream(crate::stream::StreamArgs),
     /// TCP request/response latency or connection rate against `podnet serve --stream-port`.
-    Rr(crate::rr::RrArgs),
+    Rr(podnet_bench::rr::RrArgs),
     /// Create or update objects from manifests in a datastore (`kubectl apply -f`).
     Apply {
         #[command(flatten)]
@@ -98,9 +99,9 @@ enum Cmd {
 #[derive(Subcommand)]
 enum BenchCmd {
     /// ADD and DEL latency: sequential and concurrent, podnet vs bridge+host-local.
-    Cni(crate::bench::BenchArgs),
+    Cni(podnet_bench::cni::BenchArgs),
     /// TCP throughput of the host-gw, vxlan and udp backends vs the underlay, side by side.
-    Backends(crate::bench_net::NetBenchArgs),
+    Backends(podnet_bench::backends::NetBenchArgs),
 }
 
 /// Parses the command line and runs it.
@@ -129,10 +130,10 @@ pub fn main() -> ExitCode {
         Cmd::Demo { keep, cleanup } => crate::demo::run(keep, cleanup),
         Cmd::Bench {
             what: BenchCmd::Cni(args),
-        } => crate::bench::run(&args),
+        } => podnet_bench::cni::run(&args),
         Cmd::Bench {
             what: BenchCmd::Backends(args),
-        } => crate::bench_net::run_bench(&args),
+        } => podnet_bench::backends::run_bench(&args),
         Cmd::Serve {
             port,
             tcp,
@@ -147,7 +148,7 @@ pub fn main() -> ExitCode {
             ..crate::serve::ServeConfig::from_flags(port, &tcp, &udp)
         }),
         Cmd::Stream(args) => crate::stream::run(&args),
-        Cmd::Rr(args) => crate::rr::run(&args),
+        Cmd::Rr(args) => podnet_bench::rr::run(&args),
         Cmd::UdpProbe { to, timeout_ms } => crate::serve::udp_probe(to, timeout_ms),
         Cmd::DryRun(args) => crate::dryrun::run(&args),
         Cmd::Agent(args) => crate::agent_cmd::main(&args),

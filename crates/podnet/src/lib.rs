@@ -2,12 +2,9 @@
 //! Thin: the work is in the `podnet-*` crates.
 
 pub mod agent_cmd;
-pub mod bench;
-pub mod bench_net;
 pub mod cli;
 pub mod demo;
 pub mod dryrun;
-pub mod rr;
 pub mod serve;
 pub mod stream;
 
