@@ -42,6 +42,10 @@ const FORBIDDEN: &[(&str, &str)] = &[
     ("podnet-plugin", "the CNI plugin (effects)"),
     ("podnet-agent", "the node agent (effects)"),
     ("podnet-api", "the API server over a datastore"),
+    ("podnet-netns", "podnet's namespace and process helpers"),
+    ("podnet-kubectl", "kubectl's verbs on a datastore"),
+    ("podnet-lab", "the lab (namespaces, processes)"),
+    ("podnet-bench", "the benchmarks"),
     ("podnet", "the binary"),
 ];
 
