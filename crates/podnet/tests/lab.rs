@@ -59,6 +59,24 @@ fn default_lab_is_green_and_leaves_the_host_untouched() {
             .all(|p| p["ok"] == true && p["seen"].is_string()),
         "{json}"
     );
+    // The underlay's neighbours are pinned (the kernel's neighbour table is shared by every
+    // namespace and capped by the host's gc_thresh3; docs/lab.md): n1 knows n3 and the router
+    // as permanent entries with their fixed MACs, before and without any ARP.
+    let neigh = ok(
+        &podnet(&[
+            "lab", "exec", "--name", &lab.0, "n1", "--", "ip", "neigh", "show", "dev", "eth0",
+        ]),
+        "ip neigh on n1",
+    );
+    for want in [
+        "198.18.0.13 lladdr 02:50:c6:12:00:0d PERMANENT",
+        "198.18.0.1 lladdr 02:50:c6:12:00:01 PERMANENT",
+    ] {
+        assert!(
+            neigh.contains(want),
+            "{want:?} not in n1's neighbours:\n{neigh}"
+        );
+    }
     // VXLAN from outside the cluster is dropped (and counted) before decapsulation.
     let inet = format!("pnlab-{}-inet", lab.0);
     let _ = podnet_netns::command(
