@@ -400,10 +400,24 @@ fn deleted_vxlan_device_comes_back() {
         &lab.exec("n1", &["ip", "link", "del", "podnet.1"]),
         "ip link del",
     );
-    assert!(show().is_none());
+    // Not "absent now": the agent may already have made it again (any watch event runs a pass,
+    // and each pass repairs the device). A new device has a new ifindex, whenever it came back.
+    let remade = |v: &serde_json::Value| v["ifindex"] != before["ifindex"];
+    // The fast path's filter is attached in the same pass, after the routes: wait for it too.
+    let filter = || {
+        ok(
+            &lab.exec(
+                "n1",
+                &["tc", "filter", "show", "dev", "podnet.1", "ingress"],
+            ),
+            "tc filter show",
+        )
+    };
     let green = (0..150).any(|_| {
         std::thread::sleep(std::time::Duration::from_millis(100));
-        show().is_some() && lab.check().status.success()
+        show().is_some_and(|v| remade(&v))
+            && filter().contains("from_uplink")
+            && lab.check().status.success()
     });
     assert!(
         green,
@@ -424,14 +438,6 @@ fn deleted_vxlan_device_comes_back() {
     };
     assert_eq!(v4(&after), v4(&before), "{after}");
     assert_eq!(v4(&before).len(), 1, "{before}");
-    let tc = ok(
-        &lab.exec(
-            "n1",
-            &["tc", "filter", "show", "dev", "podnet.1", "ingress"],
-        ),
-        "tc filter show",
-    );
-    assert!(tc.contains("from_uplink"), "{tc}");
 }
 
 /// An agent run with `--fast-path` on nodes of *bridged* pods changes nothing: `from_uplink`
