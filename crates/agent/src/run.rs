@@ -76,23 +76,62 @@ pub struct Status {
     pub udp: Option<UdpStatus>,
 }
 
-/// The controllers' part of `status.json`.
+/// The controllers' part of `status.json`: one entry per controller, each over a snapshot of
+/// the lease informer's cache.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Controllers {
-    /// The backend controller, fed by the lease informer.
-    pub leases: ControllerStatus,
+    /// The lease controller: this node's claim and renewals, the informer over every lease,
+    /// and the validation that decides which leases the other controllers see.
+    pub leases: LeaseControllerStatus,
+    /// The backend controller: routes, neighbours, FDB, the backend's device and the fast path,
+    /// planned from the accepted leases and reconciled by diff.
+    pub backend: PassStatus,
+    /// The node guard: the agent's nftables table (`nonat`, the tunnel guard), one transaction
+    /// when the peers change and once per resync.
+    pub guard: PassStatus,
 }
 
-/// One controller: its informer and its passes.
+/// The lease controller's state.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ControllerStatus {
+pub struct LeaseControllerStatus {
     pub informer: InformerStats,
-    /// Passes that converged the kernel.
+    /// Leases that passed validation (this node's included).
+    pub accepted: usize,
+    /// Leases refused (listed in `refusedLeases`).
+    pub refused: usize,
+    /// Renewals of this node's lease that succeeded / failed.
+    pub renewals: u64,
+    pub renewal_failures: u64,
+}
+
+/// A controller that converges the kernel in passes.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PassStatus {
+    /// Passes that converged the kernel (for the guard: transactions applied).
     pub passes: u64,
     /// Passes that failed (retried at the next change or resync).
     pub failures: u64,
+    /// The last failure, if the last pass failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+impl PassStatus {
+    fn record<T, E: std::fmt::Display>(&mut self, r: &Result<T, E>) {
+        match r {
+            Ok(_) => {
+                self.passes += 1;
+                self.last_error = None;
+            }
+            Err(e) => {
+                self.failures += 1;
+                self.last_error = Some(e.to_string());
+            }
+        }
+    }
 }
 
 /// The udp backend's part of `status.json`.
@@ -246,7 +285,7 @@ async fn run_with<D: Datastore, B: Backend>(
         tunnel_dev: backend.tunnel_dev(),
     };
     // The peers last written to nftables, and when.
-    let mut guard: Option<(BTreeSet<Ipv4Addr>, std::time::Instant)> = None;
+    let mut guard: Option<(BTreeSet<Ipv4Addr>, tokio::time::Instant)> = None;
     let mut leases = Informer::new(store.clone(), SUBNETS_PREFIX);
     let mut view = View::default();
     let mut dirty = true;
@@ -270,21 +309,30 @@ async fn run_with<D: Datastore, B: Backend>(
                     warn!(key = %r.key, reason = %r.reason, "refused a lease from the datastore: not installed");
                 }
             }
-            match converge(&cfg, &kernel, &local, &set, full, &mut guard, &mut backend).await {
-                Ok(want) => {
+            let want = desired(backend.kind(), &local, &set.accepted);
+            let pass =
+                converge_backend(&cfg, &kernel, &local, &set, &want, full, &mut backend).await;
+            view.backend.record(&pass);
+            match pass {
+                Ok(()) => {
                     view.peers = set.accepted.len().saturating_sub(1);
                     view.unreachable = want
                         .unreachable
                         .iter()
                         .map(|(n, ip)| format!("{n} ({ip})"))
                         .collect();
-                    view.converged += 1;
                 }
-                Err(e) => {
-                    warn!("reconcile failed: {e}; retrying at the next resync");
-                    view.failed += 1;
-                }
+                Err(e) => warn!("reconcile failed: {e}; retrying at the next resync"),
             }
+            // The guard is its own controller: a failed backend pass does not hold back the
+            // node's nftables table, nor the other way round.
+            if let Some(r) = converge_guard(&cfg, &kernel, &want, &mut guard, &backend).await {
+                if let Err(e) = &r {
+                    warn!("applying the agent's nftables table failed: {e}; retrying at the next pass");
+                }
+                view.guard.record(&r);
+            }
+            view.accepted = set.accepted.len();
             view.refused = set.refused;
             dirty = false;
             if full {
@@ -296,6 +344,7 @@ async fn run_with<D: Datastore, B: Backend>(
             match renew(&store, &cfg.subnets, &record, &lease, cfg.lease_ttl).await {
                 Ok(l) => {
                     lease = l;
+                    view.renewals += 1;
                     renew_at = tokio::time::Instant::now() + cfg.lease_ttl / 3;
                 }
                 Err(AgentError::Lost { subnet, holder }) => {
@@ -304,6 +353,7 @@ async fn run_with<D: Datastore, B: Backend>(
                     return Err(AgentError::Lost { subnet, holder });
                 }
                 Err(e) => {
+                    view.renewal_failures += 1;
                     warn!("lease renewal failed: {e}; retrying");
                     renew_at = tokio::time::Instant::now() + backoff.min(cfg.lease_ttl / 6);
                 }
@@ -366,8 +416,11 @@ struct View {
     peers: usize,
     unreachable: Vec<String>,
     refused: Vec<Refused>,
-    converged: u64,
-    failed: u64,
+    accepted: usize,
+    renewals: u64,
+    renewal_failures: u64,
+    backend: PassStatus,
+    guard: PassStatus,
 }
 
 /// The devices whose ingress carries the fast path's `from_uplink`: the underlay, and the
@@ -378,19 +431,19 @@ fn fast_path_devs<B: Backend>(cfg: &AgentConfig, backend: &B) -> Vec<String> {
     devs
 }
 
-/// One pass over the validated leases: plan, let the backend repair and feed its own parts,
-/// reconcile routes/neighbours/FDB by diff, repair the fast path, refresh the agent's table.
-async fn converge(
+/// The backend controller's pass over the validated leases and their plan (`want`): let the
+/// backend repair and feed its own parts, reconcile routes/neighbours/FDB by diff, repair the
+/// fast path.
+async fn converge_backend(
     cfg: &AgentConfig,
     kernel: &Kernel,
     local: &LocalNode,
     set: &LeaseSet,
+    want: &Desired,
     full: bool,
-    guard: &mut Option<(BTreeSet<Ipv4Addr>, std::time::Instant)>,
     backend: &mut impl Backend,
-) -> Result<Desired, AgentError> {
+) -> Result<(), AgentError> {
     let leases = &set.accepted;
-    let want = desired(backend.kind(), local, leases);
     if full {
         for (node, ip) in &want.unreachable {
             warn!(peer = %node, address = %ip, "host-gw cannot reach this peer: it is not on this node's L2 segment (use vxlan)");
@@ -430,26 +483,40 @@ async fn converge(
             "reconciled backend"
         );
     }
-    // Applied when the peers change and once per resync period besides: one atomic transaction
-    // (an `nft -f`) that also repairs drift (a flushed ruleset, a deleted element) and keeps the
-    // guard's counter. Not on every pass: watch events (lease renewals) come far more often.
+    Ok(())
+}
+
+/// The node guard's pass: the agent's nftables table, applied when the peers change and once
+/// per resync period besides, as one atomic transaction (an `nft -f`) that also repairs drift
+/// (a flushed ruleset, a deleted element) and keeps the guard's counter. Not on every pass:
+/// watch events (lease renewals) come far more often. `None` when nothing was due.
+async fn converge_guard(
+    cfg: &AgentConfig,
+    kernel: &Kernel,
+    want: &Desired,
+    guard: &mut Option<(BTreeSet<Ipv4Addr>, tokio::time::Instant)>,
+    backend: &impl Backend,
+) -> Option<Result<(), AgentError>> {
     let changed = guard.as_ref().map(|g| &g.0) != Some(&want.peer_ips);
     let due = guard.as_ref().is_none_or(|g| g.1.elapsed() >= cfg.resync);
-    if changed || due {
-        let script = agent_table_script(&want.peer_ips, backend.guarded_port());
-        kernel
-            .call(move |k| k.nft.apply(&script))
-            .await?
-            .map_err(|e| AgentError::Config(e.to_string()))?;
+    if !(changed || due) {
+        return None;
+    }
+    let script = agent_table_script(&want.peer_ips, backend.guarded_port());
+    let applied = match kernel.call(move |k| k.nft.apply(&script)).await {
+        Ok(r) => r.map_err(|e| AgentError::Config(e.to_string())),
+        Err(e) => Err(e),
+    };
+    if applied.is_ok() {
         if changed {
             info!(
                 peers = want.peer_ips.len(),
                 "node addresses in nftables updated"
             );
         }
-        *guard = Some((want.peer_ips.clone(), std::time::Instant::now()));
+        *guard = Some((want.peer_ips.clone(), tokio::time::Instant::now()));
     }
-    Ok(want)
+    Some(applied)
 }
 
 fn write_status<D: Datastore>(
@@ -471,11 +538,15 @@ fn write_status<D: Datastore>(
         datastore_ok: ok,
         refused_leases: view.refused.clone(),
         controllers: Controllers {
-            leases: ControllerStatus {
+            leases: LeaseControllerStatus {
                 informer: leases.stats(),
-                passes: view.converged,
-                failures: view.failed,
+                accepted: view.accepted,
+                refused: view.refused.len(),
+                renewals: view.renewals,
+                renewal_failures: view.renewal_failures,
             },
+            backend: view.backend.clone(),
+            guard: view.guard.clone(),
         },
         udp: backend.status(),
     };
