@@ -74,8 +74,7 @@ fn http_get(to: SocketAddr) -> std::io::Result<String> {
     let mut c = TcpStream::connect_timeout(&to, PROBE_TIMEOUT)?;
     c.set_read_timeout(Some(PROBE_TIMEOUT))?;
     c.set_write_timeout(Some(PROBE_TIMEOUT))?;
-    // One write: `podnet serve` answers after its first read, so a request split over several
-    // segments (as `write!` would send it) is answered early and then reset.
+    // One write, one segment (`write!` would send a write per fragment).
     c.write_all(format!("GET / HTTP/1.0\r\nHost: {to}\r\n\r\n").as_bytes())?;
     let mut response = String::new();
     c.read_to_string(&mut response)?;

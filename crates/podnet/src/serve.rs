@@ -122,15 +122,33 @@ pub fn run(cfg: &ServeConfig) -> Result<()> {
 
 fn handle(mut c: TcpStream, identity: Option<&str>) {
     let Ok(peer) = c.peer_addr() else { return };
-    let mut buf = [0u8; READ_BUF];
     let _ = c.set_read_timeout(Some(REQUEST_TIMEOUT));
-    let _ = c.read(&mut buf);
+    read_request_head(&mut c);
     let body = answer(identity, &peer);
     let _ = write!(
         c,
         "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
+}
+
+/// Reads until the request's head has ended (an empty line), the client stops sending or
+/// [`READ_BUF`] bytes have come; the answer does not depend on what was read. One read was not
+/// enough: a request split over several segments was answered after its first, and the rest
+/// then reset the connection.
+fn read_request_head(c: &mut TcpStream) {
+    let mut buf = [0u8; READ_BUF];
+    let mut len = 0;
+    while len < buf.len() {
+        match c.read(&mut buf[len..]) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => len += n,
+        }
+        let head = &buf[..len];
+        if head.windows(4).any(|w| w == b"\r\n\r\n") || head.windows(2).any(|w| w == b"\n\n") {
+            return;
+        }
+    }
 }
 
 fn echo(mut c: TcpStream) {
@@ -231,6 +249,20 @@ mod tests {
         assert!(ready.exists());
         let mut c = TcpStream::connect(("127.0.0.1", t)).unwrap();
         c.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+        let mut text = String::new();
+        c.read_to_string(&mut text).unwrap();
+        assert!(
+            text.contains("podnet serve y/b: hello 127.0.0.1:"),
+            "{text}"
+        );
+        // A request split over several writes (segments) is answered once, after its head:
+        // answered after the first read, the rest reset the connection.
+        let mut c = TcpStream::connect(("127.0.0.1", t)).unwrap();
+        c.set_nodelay(true).unwrap();
+        for part in ["GET / HTTP/1.0\r\n", "Host: 127.0.0.1\r\n", "\r\n"] {
+            c.write_all(part.as_bytes()).unwrap();
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let mut text = String::new();
         c.read_to_string(&mut text).unwrap();
         assert!(
