@@ -23,14 +23,13 @@ use podnet_api::Api;
 use podnet_kubectl::manifests::{self, Source};
 use podnet_kubectl::store_url::StoreUrl;
 use podnet_kubectl::{execute_admitted, now_secs, Outcome, Report, Verb};
-use podnet_model::{Kind, Object, Pod};
 use podnet_netns::{in_netns, ns_path};
 use podnet_store::embedded::EmbeddedStore;
 use podnet_store::etcd::EtcdStore;
 use podnet_store::Datastore;
 
 use super::admission::LabAdmission;
-use super::kubelet::{Event, Kubelet};
+use super::kubelet::{stored_pods, Event, Kubelet};
 use super::state::LabState;
 
 /// Where a lab's datastore is, and the namespace a client must be in to reach it.
@@ -158,15 +157,7 @@ async fn flow<D: Datastore>(
     verb: &Verb,
     sources: Vec<Source>,
 ) -> Result<Changed> {
-    let pods = api.list(Kind::Pod, None).await.context("list the pods")?;
-    let stored: Vec<Pod> = pods
-        .items
-        .into_iter()
-        .filter_map(|o| match o {
-            Object::Pod(p) => Some(p),
-            _ => None,
-        })
-        .collect();
+    let stored = stored_pods(api).await?;
     let mut admission = LabAdmission::new(st, &stored);
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let outcome = {

@@ -143,15 +143,7 @@ impl<'a> Kubelet<'a> {
 
     /// Brings the running pods to the stored ones (see the module doc).
     pub async fn sync<D: Datastore>(&mut self, api: &Api<D>) -> Result<Vec<Event>> {
-        let list = api.list(Kind::Pod, None).await.context("list the pods")?;
-        let stored: Vec<Pod> = list
-            .items
-            .into_iter()
-            .filter_map(|o| match o {
-                Object::Pod(p) => Some(p),
-                _ => None,
-            })
-            .collect();
+        let stored = stored_pods(api).await?;
         let nodes: Vec<String> = self.st.nodes.iter().map(|n| n.name.clone()).collect();
         let plan = plan::plan_sync(&stored, &self.st.pods, &nodes);
         let mut events = Vec::new();
@@ -441,6 +433,19 @@ fn exited(pid: u32) -> bool {
 }
 
 /// Writes `status` onto the stored pod (a pod deleted meanwhile is no error).
+/// Every Pod the API server holds, in all namespaces.
+pub(crate) async fn stored_pods<D: Datastore>(api: &Api<D>) -> Result<Vec<Pod>> {
+    let list = api.list(Kind::Pod, None).await.context("list the pods")?;
+    Ok(list
+        .items
+        .into_iter()
+        .filter_map(|o| match o {
+            Object::Pod(p) => Some(p),
+            _ => None,
+        })
+        .collect())
+}
+
 async fn write_status<D: Datastore>(api: &Api<D>, pod: &Pod, status: PodStatus) -> Result<()> {
     let key = ObjectKey::new(
         Kind::Pod,
