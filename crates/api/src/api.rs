@@ -6,6 +6,8 @@
 
 use std::sync::Arc;
 
+use ipnet::Ipv4Net;
+use podnet_model::allocation::DEFAULT_SERVICE_CIDR;
 use podnet_model::{kind_prefix, namespace_prefix, Kind, Object, ObjectKey};
 use podnet_store::{Clock, Datastore, KeyValue, Revision, SystemClock};
 
@@ -17,6 +19,9 @@ use crate::time::format_rfc3339;
 #[derive(Clone)]
 pub struct Api<D: Datastore> {
     pub(crate) store: D,
+    /// Where Services' cluster IPs come from ([`podnet_model::allocation::DEFAULT_SERVICE_CIDR`]
+    /// unless [`Api::with_service_cidr`]).
+    pub(crate) service_cidr: Ipv4Net,
     clock: Arc<dyn Clock>,
     uids: Arc<dyn Fn() -> String + Send + Sync>,
 }
@@ -43,6 +48,7 @@ impl<D: Datastore> Api<D> {
     pub fn new(store: D) -> Self {
         Api {
             store,
+            service_cidr: default_service_cidr(),
             clock: Arc::new(SystemClock),
             uids: Arc::new(crate::uid::new_uid),
         }
@@ -52,6 +58,17 @@ impl<D: Datastore> Api<D> {
     pub fn with_clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
         self
+    }
+
+    /// Allocates Services' cluster IPs from `cidr`.
+    pub fn with_service_cidr(mut self, cidr: Ipv4Net) -> Self {
+        self.service_cidr = cidr;
+        self
+    }
+
+    /// The Service CIDR cluster IPs come from.
+    pub fn service_cidr(&self) -> Ipv4Net {
+        self.service_cidr
     }
 
     /// Uses `uids` for new objects' `metadata.uid`.
@@ -109,6 +126,13 @@ impl<D: Datastore> Api<D> {
         }
         Ok(list)
     }
+}
+
+fn default_service_cidr() -> Ipv4Net {
+    DEFAULT_SERVICE_CIDR.parse().unwrap_or(Ipv4Net::new_assert(
+        std::net::Ipv4Addr::new(10, 96, 0, 0),
+        12,
+    ))
 }
 
 pub(crate) fn not_found(key: &ObjectKey) -> ApiError {

@@ -1,4 +1,5 @@
-//! `delete`, and the namespace cascade Kubernetes' namespace controller performs.
+//! `delete` (a Service's cluster IP and node ports are released with it), and the namespace
+//! cascade Kubernetes' namespace controller performs.
 //!
 //! Deleting a Namespace first marks it `Terminating` (with a `deletionTimestamp`), so creates
 //! in it are refused from then on; then deletes every namespaced object in it, whatever its
@@ -12,10 +13,12 @@ use podnet_model::{
 };
 use podnet_store::Datastore;
 
+use crate::alloc::claim_keys;
 use crate::api::{not_found, Api};
 use crate::error::ApiError;
 use crate::stored::{self, encode};
 use crate::write::is_terminating;
+use podnet_model::allocation::holder;
 
 /// How often marking a Namespace `Terminating` is retried when it changes under us.
 const MARK_ATTEMPTS: usize = 5;
@@ -61,6 +64,7 @@ impl<D: Datastore> Api<D> {
                     // inherit them.
                     let gone = self.store.delete(&kv.key).await?;
                     if let (true, Some(key)) = (gone, parse_object_key(&kv.key)) {
+                        self.release_object(&key, object.as_ref()).await;
                         cascaded.push(Deleted { key, object });
                     }
                 }
@@ -69,6 +73,7 @@ impl<D: Datastore> Api<D> {
         if !self.store.delete(&k).await? {
             return Err(not_found(key));
         }
+        self.release_object(key, object.as_ref()).await;
         Ok(Deletion {
             deleted: Deleted {
                 key: key.clone(),
@@ -76,6 +81,22 @@ impl<D: Datastore> Api<D> {
             },
             cascaded,
         })
+    }
+
+    /// Releases what a deleted Service held (its cluster IP and node ports), where the claim
+    /// is still its own.
+    async fn release_object(&self, key: &ObjectKey, object: Option<&Object>) {
+        let Some(Object::Service(svc)) = object else {
+            return;
+        };
+        let who = holder(key.namespace.as_deref().unwrap_or_default(), &key.name);
+        for claim in claim_keys(svc) {
+            if let Ok(Some(kv)) = self.store.get(&claim).await {
+                if kv.value == who {
+                    let _ = self.store.delete(&claim).await;
+                }
+            }
+        }
     }
 
     /// Sets `deletionTimestamp` and phase `Terminating` on a Namespace (skipped when its stored

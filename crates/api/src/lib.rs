@@ -19,9 +19,13 @@
 //!   fails validation is skipped by `list` (and reported in [`ObjectList::invalid`]) and is an
 //!   [`ApiError::Corrupt`] for `get`, never a panic.
 //!
+//! - A Service gets its cluster IP and node ports here, claimed in the datastore so no two
+//!   Services share one (see [`alloc`]); deleting it releases them.
+//!
 //! The datastore layout is [`podnet_model::keys`]; docs/objects.md describes all of it.
 #![forbid(unsafe_code)]
 
+mod alloc;
 pub mod api;
 pub mod delete;
 pub mod error;

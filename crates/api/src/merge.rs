@@ -56,11 +56,16 @@ pub fn merge(stored: &Object, desired: Object, new_uid: &mut dyn FnMut() -> Stri
         }
     }
     apply_defaults(&mut out, new_uid);
-    if spec(&out) != spec(stored) {
-        let meta = out.meta_mut();
-        meta.generation = Some(meta.generation.unwrap_or(0).max(0) + 1);
-    }
+    set_generation(stored, &mut out);
     out
+}
+
+/// `generation`: the stored one, plus one if the spec changed. Called again after a write
+/// filled in server-owned spec fields (a Service's allocations) that the manifest left out.
+pub fn set_generation(stored: &Object, out: &mut Object) {
+    let base = stored.meta().generation.unwrap_or(0).max(0);
+    let changed = spec(out) != spec(stored);
+    out.meta_mut().generation = Some(base + i64::from(changed));
 }
 
 /// `stored` with the status of `changed` (everything else of `changed` is ignored).

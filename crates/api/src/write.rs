@@ -16,9 +16,12 @@ use podnet_model::{
 };
 use podnet_store::Datastore;
 
+use crate::alloc::Claims;
 use crate::api::{decode, not_found, Api};
 use crate::error::ApiError;
-use crate::merge::{has_status, merge, prepare_create, with_status_of, without_version};
+use crate::merge::{
+    has_status, merge, prepare_create, set_generation, with_status_of, without_version,
+};
 use crate::stored::encode;
 
 /// How often `apply` re-reads and retries when the object changes under it.
@@ -76,17 +79,16 @@ impl<D: Datastore> Api<D> {
                 }
             };
             let stored = decode(&kv)?;
-            let merged = merge(&stored, manifest.clone(), &mut || self.new_uid());
+            let mut merged = merge(&stored, manifest.clone(), &mut || self.new_uid());
+            let claims = self.allocate_for(&key, Some(&stored), &mut merged).await?;
             if merged == without_version(&stored) {
+                self.release(&claims.made).await;
                 return Ok((Applied::Unchanged, stored));
             }
-            check_update(&stored, &merged)?;
-            let value = encode(&merged);
-            if let Some(rev) = self
-                .store
-                .compare_and_swap(&k, kv.mod_revision, &value, kv.lease)
-                .await?
-            {
+            let stored_rev = self
+                .store_checked(&k, &stored, &merged, kv.mod_revision, kv.lease, &claims)
+                .await?;
+            if let Some(rev) = stored_rev {
                 return Ok((Applied::Configured, versioned(merged, rev)));
             }
         }
@@ -105,14 +107,14 @@ impl<D: Datastore> Api<D> {
             return Err(conflict(&key));
         }
         let stored = decode(&kv)?;
-        let merged = merge(&stored, object, &mut || self.new_uid());
+        let mut merged = merge(&stored, object, &mut || self.new_uid());
+        let claims = self.allocate_for(&key, Some(&stored), &mut merged).await?;
         if merged == without_version(&stored) {
+            self.release(&claims.made).await;
             return Ok(stored);
         }
-        check_update(&stored, &merged)?;
         let rev = self
-            .store
-            .compare_and_swap(&k, expected, &encode(&merged), kv.lease)
+            .store_checked(&k, &stored, &merged, expected, kv.lease, &claims)
             .await?
             .ok_or_else(|| conflict(&key))?;
         Ok(versioned(merged, rev))
@@ -163,11 +165,72 @@ impl<D: Datastore> Api<D> {
         if let Some(namespace) = &key.namespace {
             self.require_namespace(namespace, key).await?;
         }
-        let rev = self
+        let claims = self.allocate_for(key, None, &mut object).await?;
+        let rev = match self
             .store
             .create(&key.to_string(), &encode(&object), None)
-            .await?;
-        Ok(rev.map(|rev| versioned(object, rev)))
+            .await
+        {
+            Ok(Some(rev)) => rev,
+            Ok(None) => {
+                self.release(&claims.made).await;
+                return Ok(None);
+            }
+            Err(e) => {
+                self.release(&claims.made).await;
+                return Err(e.into());
+            }
+        };
+        Ok(Some(versioned(object, rev)))
+    }
+
+    /// A Service's allocations (see [`crate::alloc`]); nothing for other kinds.
+    async fn allocate_for(
+        &self,
+        key: &ObjectKey,
+        stored: Option<&Object>,
+        object: &mut Object,
+    ) -> Result<Claims, ApiError> {
+        let Object::Service(svc) = object else {
+            return Ok(Claims::default());
+        };
+        let stored_svc = match stored {
+            Some(Object::Service(s)) => Some(s),
+            _ => None,
+        };
+        let namespace = key.namespace.as_deref().unwrap_or(DEFAULT_NAMESPACE);
+        let claims = self.allocate(namespace, stored_svc, svc).await?;
+        if let Some(stored) = stored {
+            set_generation(stored, object);
+        }
+        Ok(claims)
+    }
+
+    /// Validates the update and swaps it in at `expected`: `Ok(None)` when the key changed
+    /// meanwhile. The claims the update made are released unless it is stored; those it gave
+    /// up are released once it is.
+    async fn store_checked(
+        &self,
+        k: &str,
+        stored: &Object,
+        merged: &Object,
+        expected: i64,
+        lease: Option<podnet_store::LeaseId>,
+        claims: &Claims,
+    ) -> Result<Option<i64>, ApiError> {
+        let result = match check_update(stored, merged) {
+            Ok(()) => self
+                .store
+                .compare_and_swap(k, expected, &encode(merged), lease)
+                .await
+                .map_err(ApiError::from),
+            Err(e) => Err(e),
+        };
+        match &result {
+            Ok(Some(_)) => self.release(&claims.released).await,
+            _ => self.release(&claims.made).await,
+        }
+        result
     }
 
     /// Checks that `namespace` can take new objects, creating `default` if it is missing.

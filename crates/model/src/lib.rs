@@ -16,6 +16,7 @@
 //! [`parse_manifests`] → [`apply_defaults`] → [`validate()`] → [`keys::object_key`].
 #![forbid(unsafe_code)]
 
+pub mod allocation;
 pub mod decode;
 pub mod defaults;
 pub mod endpointslice;

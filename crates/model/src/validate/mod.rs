@@ -24,6 +24,7 @@ use std::fmt;
 
 use crate::object::Object;
 
+pub use service::{NODE_PORT_MAX, NODE_PORT_MIN};
 pub use update::{validate_update, POD_UPDATABLE_FIELDS};
 
 /// Checks an object against the API server's rules (see the module doc).
