@@ -4,9 +4,9 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use crate::model::PodEntry;
 use crate::plugin::{render_add, render_delete};
 use crate::wire::Change;
+use crate::PodEntry;
 
 /// A failed nft transaction; nothing it contained was applied.
 #[derive(Debug, thiserror::Error)]

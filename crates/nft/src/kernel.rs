@@ -7,8 +7,8 @@ use std::time::Duration;
 use netlink_sys::{protocols::NETLINK_NETFILTER, Socket};
 
 use crate::apply::{Nft, NftCli, NftError};
-use crate::model::PodEntry;
 use crate::wire::{encode_batch, parse_acks, Change};
+use crate::PodEntry;
 
 /// How long to wait for the kernel's acknowledgements.
 const ACK_TIMEOUT: Duration = Duration::from_secs(5);

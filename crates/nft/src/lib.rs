@@ -1,35 +1,12 @@
-//! podnet's nftables rules as a typed model — [`Table`]s of chains, sets, maps and counters, and
-//! [`Transaction`]s over them — with one renderer to `nft -f` scripts ([`script`]), and the
-//! [`Nft`] trait that applies a script as one atomic transaction.
-//!
-//! Design: a small static ruleset per node (anti-spoofing in `table bridge podnet`, masquerade and
-//! hostPort DNAT in `table ip podnet`) whose rules only look things up in sets and maps; each pod
-//! only adds and removes *elements*. Lookups cost the same with 10 or 10,000 pods, an ADD never
-//! rewrites rules other pods depend on, and the whole change of one pod is one transaction.
-//! Every table has exactly one owner: the plugin's two are built in [`plugin`], the agent builds
-//! its own `inet podnet_agent` on the same model; what must pass between owners travels as a
-//! packet mark bit ([`marks`]). See `docs/nftables.md` for the whole ruleset with explanations.
+//! Applying podnet's nftables model ([`podnet_nft_model`], re-exported here whole) to the
+//! kernel: the [`Nft`] trait — a script as one atomic transaction, a pod's elements — with the
+//! `nft` binary ([`NftCli`]), a netlink batch without spawning `nft` ([`NftKernel`]), and a
+//! recording twin for tests and dry runs ([`RecordingNft`]).
 #![forbid(unsafe_code)]
 
 mod apply;
 mod kernel;
-pub mod marks;
-mod model;
-pub mod plugin;
-pub mod rule;
-pub mod ruleset;
-pub mod script;
-pub mod wire;
 
 pub use apply::{elements_script, Nft, NftCli, NftError, RecordingNft};
 pub use kernel::NftKernel;
-pub use marks::NONAT_MARK;
-pub use model::{HostPort, PodEntry, L4};
-pub use plugin::{masq_chain, render_add, render_base, render_delete, render_elements, TABLE};
-pub use rule::{Expr, Field, Rule, Verdict};
-pub use ruleset::{
-    BaseChain, Chain, ChainType, Element, Elements, Family, Hook, KeyType, Map, MapValue, Policy,
-    Priority, Set, SetFlag, StdPriority, Table, TableId, Value,
-};
-pub use script::{Op, Transaction};
-pub use wire::Change;
+pub use podnet_nft_model::*;

@@ -10,3 +10,9 @@
 /// return on it, so pods reach nodes with their own source address. Only this bit is read or
 /// written (`meta mark set meta mark | 0x2000`, `meta mark & 0x2000 == 0x2000`).
 pub const NONAT_MARK: u32 = 0x0000_2000;
+
+/// Set by the proxy's `mark_masq` chain (`ip podnet_proxy`) on node-port connections under
+/// `externalTrafficPolicy: Cluster`; the proxy's own `nat_postrouting` masquerades them, so
+/// the reply returns through the node the client reached. Only read and written by the proxy's
+/// table; defined here so no other table takes the bit.
+pub const SERVICE_MASQ_MARK: u32 = 0x0000_1000;

@@ -10,13 +10,18 @@
 //! | [`Op::ReplaceRules`] | `flush chain` + `add rule` each: the chain's rules replaced atomically |
 //! | [`Op::ReplaceElements`] | `flush set`/`flush map` + `add element`: the contents replaced atomically |
 //! | [`Op::AddElements`], [`Op::DeleteElements`] | `add element`, `delete element` |
+//! | [`Op::AddChain`], [`Op::DeleteChain`] | `add chain` + `flush chain` + `add rule` each; `delete chain` |
+//! | [`Op::AddSet`], [`Op::DeleteSet`] | `add set`; `delete set` |
+//! | [`Op::DeleteTable`] | `add table` + `delete table` (gone whether or not it existed) |
 //!
 //! Pure: no I/O; [`crate::Nft::apply`] sends the text.
 
 use std::collections::BTreeSet;
 use std::fmt::{self, Display, Formatter, Write};
 
-use crate::rule::{AddrType, Cmp, CtStatus, EtherType, Expr, Field, Match, Rhs, Rule, Verdict};
+use crate::rule::{
+    AddrType, Cmp, CtStatus, EtherType, Expr, Field, Match, Reject, Rhs, Rule, Verdict,
+};
 use crate::ruleset::{
     BaseChain, Chain, ChainType, Data, Element, Elements, Family, Hook, KeyType, Map, MapValue,
     Policy, Priority, Set, SetFlag, StdPriority, Table, TableId, Value,
@@ -55,6 +60,17 @@ pub enum Op {
         set: String,
         elements: Vec<Element>,
     },
+    /// A chain with exactly these rules: `add chain` + `flush chain` + `add rule` each.
+    AddChain { table: TableId, chain: Chain },
+    /// `delete chain` (nothing may refer to it any more).
+    DeleteChain { table: TableId, chain: String },
+    /// `add set` (its elements are the kernel's, e.g. a dynamic set).
+    AddSet { table: TableId, set: Set },
+    /// `delete set` (no rule may refer to it any more).
+    DeleteSet { table: TableId, set: String },
+    /// `add table` + `delete table`: the table and everything in it gone, whether or not it
+    /// existed (a later operation of the same transaction may build it again).
+    DeleteTable(TableId),
 }
 
 impl Op {
@@ -64,7 +80,12 @@ impl Op {
             Op::ReplaceRules { table, .. }
             | Op::ReplaceElements { table, .. }
             | Op::AddElements { table, .. }
-            | Op::DeleteElements { table, .. } => table.clone(),
+            | Op::DeleteElements { table, .. }
+            | Op::AddChain { table, .. }
+            | Op::DeleteChain { table, .. }
+            | Op::AddSet { table, .. }
+            | Op::DeleteSet { table, .. } => table.clone(),
+            Op::DeleteTable(t) => t.clone(),
         }
     }
 }
@@ -203,6 +224,29 @@ fn render_op(out: &mut String, op: &Op) {
             set,
             elements,
         } => elements_line(out, "delete", table, set, elements),
+        Op::AddChain { table, chain } => {
+            let _ = match &chain.base {
+                Some(b) => writeln!(out, "add chain {table} {} {{ {b} }}", chain.name),
+                None => writeln!(out, "add chain {table} {}", chain.name),
+            };
+            let _ = writeln!(out, "flush chain {table} {}", chain.name);
+            for r in &chain.rules {
+                let _ = writeln!(out, "add rule {table} {} {r}", chain.name);
+            }
+        }
+        Op::DeleteChain { table, chain } => {
+            let _ = writeln!(out, "delete chain {table} {chain}");
+        }
+        Op::AddSet { table, set } => {
+            let _ = writeln!(out, "add set {table} {}", SetDecl(set));
+        }
+        Op::DeleteSet { table, set } => {
+            let _ = writeln!(out, "delete set {table} {set}");
+        }
+        Op::DeleteTable(t) => {
+            let _ = writeln!(out, "add table {t}");
+            let _ = writeln!(out, "delete table {t}");
+        }
     }
 }
 
@@ -265,9 +309,13 @@ impl Display for SetDecl<'_> {
                 .map(|fl| match fl {
                     SetFlag::Interval => "interval",
                     SetFlag::Timeout => "timeout",
+                    SetFlag::Dynamic => "dynamic",
                 })
                 .collect();
             write!(f, " flags {};", flags.join(", "))?;
+        }
+        if let Some(t) = s.timeout {
+            write!(f, " timeout {t}s;")?;
         }
         f.write_str(" }")
     }
@@ -480,6 +528,30 @@ impl Display for Expr {
                 concat(f, key)?;
                 write!(f, " vmap @{map}")
             }
+            Expr::DnatTo { addr, port } => write!(f, "dnat ip to {addr}:{port}"),
+            Expr::DnatRandom(targets) => {
+                write!(f, "dnat ip to numgen random mod {} map {{ ", targets.len())?;
+                for (i, (a, p)) in targets.iter().enumerate() {
+                    let sep = if i > 0 { ", " } else { "" };
+                    write!(f, "{sep}{i} : {a} . {p}")?;
+                }
+                f.write_str(" }")
+            }
+            Expr::NumgenVmap(verdicts) => {
+                write!(f, "numgen random mod {} vmap {{ ", verdicts.len())?;
+                for (i, v) in verdicts.iter().enumerate() {
+                    let sep = if i > 0 { ", " } else { "" };
+                    write!(f, "{sep}{i} : {v}")?;
+                }
+                f.write_str(" }")
+            }
+            Expr::UpdateSet { set, key } => {
+                write!(f, "update @{set} {{ ")?;
+                concat(f, key)?;
+                f.write_str(" }")
+            }
+            Expr::Reject(Reject::TcpReset) => f.write_str("reject with tcp reset"),
+            Expr::Reject(Reject::Icmp) => f.write_str("reject"),
             Expr::Verdict(v) => write!(f, "{v}"),
             Expr::Raw(text) => f.write_str(text),
         }

@@ -24,7 +24,15 @@ impl Rule {
                     right: Rhs::Set(s), ..
                 })
                 | Expr::DnatMap { map: s, .. }
-                | Expr::Vmap { map: s, .. } => out.push(Reference::Set(s)),
+                | Expr::Vmap { map: s, .. }
+                | Expr::UpdateSet { set: s, .. } => out.push(Reference::Set(s)),
+                Expr::NumgenVmap(targets) => {
+                    for v in targets {
+                        if let Verdict::Jump(c) | Verdict::Goto(c) = v {
+                            out.push(Reference::Chain(c));
+                        }
+                    }
+                }
                 Expr::NamedCounter(c) => out.push(Reference::Counter(c)),
                 Expr::Verdict(Verdict::Jump(c) | Verdict::Goto(c)) => out.push(Reference::Chain(c)),
                 _ => {}
@@ -64,6 +72,23 @@ pub enum Expr {
         key: Vec<Field>,
         map: String,
     },
+    /// DNAT to one address and port: `dnat ip to A:P` (after a transport protocol match).
+    DnatTo {
+        addr: std::net::Ipv4Addr,
+        port: u16,
+    },
+    /// DNAT to one of several addresses and ports, chosen at random per connection:
+    /// `dnat ip to numgen random mod N map { 0 : A . P, … }` (after a transport protocol match).
+    DnatRandom(Vec<(std::net::Ipv4Addr, u16)>),
+    /// One of several verdicts at random: `numgen random mod N vmap { 0 : goto C, … }`.
+    NumgenVmap(Vec<Verdict>),
+    /// Adds the key to a dynamic set, refreshing its timeout: `update @SET { KEY }`.
+    UpdateSet {
+        set: String,
+        key: Vec<Field>,
+    },
+    /// `reject with tcp reset` or `reject` (ICMP port unreachable).
+    Reject(Reject),
     Verdict(Verdict),
     /// nft syntax the model has no type for, copied verbatim. Keep it rare.
     Raw(String),
@@ -188,6 +213,15 @@ pub enum Verdict {
 pub enum EtherType {
     Ip,
     Arp,
+}
+
+/// How a `reject` answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reject {
+    /// A TCP reset (only after a TCP match).
+    TcpReset,
+    /// ICMP port unreachable.
+    Icmp,
 }
 
 /// A route type of `fib … type`.

@@ -201,6 +201,8 @@ pub enum SetFlag {
     Interval,
     /// Elements may expire.
     Timeout,
+    /// Rules may add elements (`update @set { … }`).
+    Dynamic,
 }
 
 /// What a table's installation does with a set's or map's elements.
@@ -220,6 +222,8 @@ pub struct Set {
     pub name: String,
     pub key: Vec<KeyType>,
     pub flags: Vec<SetFlag>,
+    /// Default lifetime of an element, in seconds (`timeout 10800s`).
+    pub timeout: Option<u32>,
     pub elements: Elements,
 }
 
@@ -229,6 +233,7 @@ impl Set {
             name: name.into(),
             key: key.to_vec(),
             flags: Vec::new(),
+            timeout: None,
             elements,
         }
     }

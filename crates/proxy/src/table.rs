@@ -1,0 +1,323 @@
+//! The proxy's nftables table, `ip podnet_proxy`, compiled from a [`Plan`]. The agent's proxy
+//! controller is its only owner. The per-packet work is a fixed number of map lookups, however
+//! many Services there are (kube-proxy's nftables mode is the model):
+//!
+//! ```text
+//! nat_prerouting / nat_output (nat, dstnat):
+//!     ip daddr . meta l4proto . th dport vmap @service_ips        cluster IP:port -> goto svc-…
+//!     fib daddr type local meta l4proto . th dport vmap @service_nodeports   -> goto ext-… | drop
+//! svc-NS/NAME/PROTO/PORT:  [ip saddr @aff-… goto ep-…]  meta l4proto P dnat ip to numgen random mod N map { i : addr . port }
+//! ext-…:                   [jump mark_masq] then the same dispatch over the node port's endpoints
+//! ep-…/ADDR/PORT (affinity only): update @aff-… { ip saddr } meta l4proto P dnat ip to ADDR:PORT
+//! nat_postrouting (nat, srcnat):
+//!     ct status dnat ip saddr . ip daddr @hairpin masquerade       a pod reaching itself
+//!     meta mark & MASQ == MASQ masquerade                          node port, policy Cluster
+//! filter_input / filter_forward / filter_output (filter, filter - 10):
+//!     ip daddr . meta l4proto . th dport vmap @no_endpoint_ips     -> goto reject
+//!     (input) fib daddr type local meta l4proto . th dport vmap @no_endpoint_nodeports
+//! reject:  meta l4proto tcp reject with tcp reset ; reject          (ICMP port unreachable)
+//! ```
+//!
+//! A Service without usable endpoints is not in `service_ips` but in `no_endpoint_ips`, so its
+//! packets are left untranslated and rejected by the filter chains; one with endpoints only
+//! elsewhere under a `Local` policy is dropped (kube-proxy's behaviour). The chains are named
+//! after the Service port, so `nft list table ip podnet_proxy` reads like the Services.
+
+use std::collections::BTreeSet;
+
+use podnet_nft_model::rule::AddrType;
+use podnet_nft_model::{
+    BaseChain, Chain, ChainType, Element, Elements, Expr, Family, Field, Hook, KeyType, Map,
+    MapValue, Policy, Priority, Reject, Rule, Set, SetFlag, StdPriority, Table, Value, Verdict,
+    SERVICE_MASQ_MARK,
+};
+
+use crate::plan::{Plan, PortId, PortPlan, Target};
+
+/// The proxy's table (family ip).
+pub const TABLE: &str = "podnet_proxy";
+const SERVICE_IPS: &str = "service_ips";
+const SERVICE_NODEPORTS: &str = "service_nodeports";
+const NO_ENDPOINT_IPS: &str = "no_endpoint_ips";
+const NO_ENDPOINT_NODEPORTS: &str = "no_endpoint_nodeports";
+const HAIRPIN: &str = "hairpin";
+const REJECT: &str = "reject";
+const MARK_MASQ: &str = "mark_masq";
+
+fn svc_chain(id: &PortId) -> String {
+    format!("svc-{id}")
+}
+
+fn ext_chain(id: &PortId) -> String {
+    format!("ext-{id}")
+}
+
+fn ep_chain(id: &PortId, t: &Target) -> String {
+    format!("ep-{id}/{}/{}", t.addr, t.port)
+}
+
+fn aff_set(id: &PortId, t: &Target) -> String {
+    format!("aff-{id}/{}/{}", t.addr, t.port)
+}
+
+fn base(kind: ChainType, hook: Hook, priority: Priority) -> BaseChain {
+    BaseChain {
+        kind,
+        hook,
+        priority,
+        policy: Policy::Accept,
+    }
+}
+
+fn proto_match(id: &PortId) -> Expr {
+    Expr::eq(Field::MetaL4proto, Value::Proto(id.proto))
+}
+
+/// The rules that pick one of `targets` and translate to it; with affinity, the endpoint
+/// chains and sets they use are added to `chains` / `sets`.
+fn dispatch(
+    plan: &PortPlan,
+    targets: &[Target],
+    chains: &mut Vec<Chain>,
+    sets: &mut Vec<Set>,
+    have: &mut BTreeSet<String>,
+) -> Vec<Rule> {
+    let id = &plan.id;
+    match plan.affinity {
+        None => {
+            let dnat = match targets {
+                [one] => Expr::DnatTo {
+                    addr: one.addr,
+                    port: one.port,
+                },
+                many => Expr::DnatRandom(many.iter().map(|t| (t.addr, t.port)).collect()),
+            };
+            vec![Rule::new([proto_match(id), dnat])]
+        }
+        Some(timeout) => {
+            let mut rules = Vec::new();
+            for t in targets {
+                let (chain, set) = (ep_chain(id, t), aff_set(id, t));
+                if have.insert(chain.clone()) {
+                    let mut s = Set::new(&set, &[KeyType::Ipv4Addr], Elements::Kept);
+                    s.flags = vec![SetFlag::Dynamic, SetFlag::Timeout];
+                    s.timeout = Some(timeout);
+                    sets.push(s);
+                    let rule = Rule::new([
+                        Expr::UpdateSet {
+                            set: set.clone(),
+                            key: vec![Field::IpSaddr],
+                        },
+                        proto_match(id),
+                        Expr::DnatTo {
+                            addr: t.addr,
+                            port: t.port,
+                        },
+                    ]);
+                    chains.push(Chain::regular(&chain, vec![rule]));
+                }
+                rules.push(Rule::new([
+                    Expr::in_set(&[Field::IpSaddr], &set),
+                    Verdict::Goto(chain).into(),
+                ]));
+            }
+            let pick = targets
+                .iter()
+                .map(|t| Verdict::Goto(ep_chain(id, t)))
+                .collect();
+            rules.push(Rule::new([Expr::NumgenVmap(pick)]));
+            rules
+        }
+    }
+}
+
+fn ip_port_key(plan: &PortPlan) -> Vec<Value> {
+    vec![
+        Value::Ipv4(plan.cluster_ip),
+        Value::Proto(plan.id.proto),
+        Value::Port(plan.id.port),
+    ]
+}
+
+/// The whole table for `plan`.
+pub fn table(plan: &Plan) -> Table {
+    let mut chains = Vec::new();
+    let mut sets = Vec::new();
+    let mut have = BTreeSet::new();
+    let (mut service_ips, mut nodeports, mut no_ips, mut no_nodeports) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut hairpin = BTreeSet::new();
+    for p in plan.ports.values() {
+        let id = &p.id;
+        if !p.internal.is_empty() {
+            let rules = dispatch(p, &p.internal, &mut chains, &mut sets, &mut have);
+            chains.push(Chain::regular(&svc_chain(id), rules));
+            service_ips.push(Element::verdict(
+                ip_port_key(p),
+                Verdict::Goto(svc_chain(id)),
+            ));
+        } else if p.any_endpoints {
+            service_ips.push(Element::verdict(ip_port_key(p), Verdict::Drop));
+        } else {
+            no_ips.push(Element::verdict(
+                ip_port_key(p),
+                Verdict::Goto(REJECT.into()),
+            ));
+        }
+        hairpin.extend(p.internal.iter().map(|t| t.addr));
+        if let Some(np) = &p.node_port {
+            let key = vec![Value::Proto(id.proto), Value::Port(np.port)];
+            hairpin.extend(np.targets.iter().map(|t| t.addr));
+            if !np.targets.is_empty() {
+                let mut rules = Vec::new();
+                if np.masquerade {
+                    rules.push(Rule::new([Verdict::Jump(MARK_MASQ.into()).into()]));
+                }
+                rules.extend(dispatch(p, &np.targets, &mut chains, &mut sets, &mut have));
+                chains.push(Chain::regular(&ext_chain(id), rules));
+                nodeports.push(Element::verdict(key, Verdict::Goto(ext_chain(id))));
+            } else if p.any_endpoints {
+                nodeports.push(Element::verdict(key, Verdict::Drop));
+            } else {
+                no_nodeports.push(Element::verdict(key, Verdict::Goto(REJECT.into())));
+            }
+        }
+    }
+    let ip_key = [KeyType::Ipv4Addr, KeyType::InetProto, KeyType::InetService];
+    let port_key = [KeyType::InetProto, KeyType::InetService];
+    let mut t = Table::new(Family::Ip, TABLE);
+    t.maps = vec![
+        Map::new(
+            SERVICE_IPS,
+            &ip_key,
+            MapValue::Verdict,
+            Elements::Exactly(service_ips),
+        ),
+        Map::new(
+            SERVICE_NODEPORTS,
+            &port_key,
+            MapValue::Verdict,
+            Elements::Exactly(nodeports),
+        ),
+        Map::new(
+            NO_ENDPOINT_IPS,
+            &ip_key,
+            MapValue::Verdict,
+            Elements::Exactly(no_ips),
+        ),
+        Map::new(
+            NO_ENDPOINT_NODEPORTS,
+            &port_key,
+            MapValue::Verdict,
+            Elements::Exactly(no_nodeports),
+        ),
+    ];
+    let pairs = hairpin
+        .into_iter()
+        .map(|a| Element::key(vec![Value::Ipv4(a), Value::Ipv4(a)]))
+        .collect();
+    t.sets = vec![Set::new(
+        HAIRPIN,
+        &[KeyType::Ipv4Addr, KeyType::Ipv4Addr],
+        Elements::Exactly(pairs),
+    )];
+    t.sets.extend(sets);
+    t.chains = static_chains();
+    t.chains.extend(chains);
+    t
+}
+
+fn static_chains() -> Vec<Chain> {
+    let lookup = || {
+        vec![
+            Rule::new([Expr::Vmap {
+                key: vec![Field::IpDaddr, Field::MetaL4proto, Field::ThDport],
+                map: SERVICE_IPS.into(),
+            }]),
+            Rule::new([
+                Expr::eq(Field::FibDaddrType, AddrType::Local),
+                Expr::Vmap {
+                    key: vec![Field::MetaL4proto, Field::ThDport],
+                    map: SERVICE_NODEPORTS.into(),
+                },
+            ]),
+        ]
+    };
+    let no_endpoints = || {
+        Rule::new([Expr::Vmap {
+            key: vec![Field::IpDaddr, Field::MetaL4proto, Field::ThDport],
+            map: NO_ENDPOINT_IPS.into(),
+        }])
+    };
+    let dstnat = Priority::Named(StdPriority::Dstnat, 0);
+    let filter = Priority::Named(StdPriority::Filter, -10);
+    vec![
+        Chain::base(
+            "nat_prerouting",
+            base(ChainType::Nat, Hook::Prerouting, dstnat),
+            lookup(),
+        ),
+        Chain::base(
+            "nat_output",
+            base(ChainType::Nat, Hook::Output, dstnat),
+            lookup(),
+        ),
+        Chain::base(
+            "nat_postrouting",
+            base(
+                ChainType::Nat,
+                Hook::Postrouting,
+                Priority::Named(StdPriority::Srcnat, 0),
+            ),
+            vec![
+                Rule::new([
+                    Expr::eq(Field::CtStatus, podnet_nft_model::rule::CtStatus::Dnat),
+                    Expr::in_set(&[Field::IpSaddr, Field::IpDaddr], HAIRPIN),
+                    Expr::Masquerade,
+                ]),
+                Rule::new([Expr::mark_has(SERVICE_MASQ_MARK), Expr::Masquerade]),
+            ],
+        ),
+        Chain::base(
+            "filter_input",
+            base(ChainType::Filter, Hook::Input, filter),
+            vec![
+                no_endpoints(),
+                Rule::new([
+                    Expr::eq(Field::FibDaddrType, AddrType::Local),
+                    Expr::Vmap {
+                        key: vec![Field::MetaL4proto, Field::ThDport],
+                        map: NO_ENDPOINT_NODEPORTS.into(),
+                    },
+                ]),
+            ],
+        ),
+        Chain::base(
+            "filter_forward",
+            base(ChainType::Filter, Hook::Forward, filter),
+            vec![no_endpoints()],
+        ),
+        Chain::base(
+            "filter_output",
+            base(ChainType::Filter, Hook::Output, filter),
+            vec![no_endpoints()],
+        ),
+        Chain::regular(
+            REJECT,
+            vec![
+                Rule::new([
+                    Expr::eq(Field::MetaL4proto, Value::Proto(podnet_nft_model::L4::Tcp)),
+                    Expr::Reject(Reject::TcpReset),
+                ]),
+                Rule::new([Expr::Reject(Reject::Icmp)]),
+            ],
+        ),
+        Chain::regular(
+            MARK_MASQ,
+            vec![Rule::new([Expr::MarkSetBits(SERVICE_MASQ_MARK)])],
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests;
