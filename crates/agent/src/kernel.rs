@@ -11,12 +11,14 @@ use std::sync::{mpsc, Arc, Mutex};
 use podnet_netlink::{BackendOps, NetError};
 use podnet_nft::Nft;
 
+use crate::conntrack::Conntrack;
 use crate::error::AgentError;
 
-/// What a job gets: the backend operations and nftables.
+/// What a job gets: the backend operations, nftables and conntrack.
 pub struct KernelCtx {
     pub ops: Box<dyn BackendOps + Send>,
     pub nft: Box<dyn Nft + Send>,
+    pub conntrack: Box<dyn Conntrack + Send>,
 }
 
 type Job = Box<dyn FnOnce(&mut KernelCtx) + Send>;

@@ -9,13 +9,18 @@
 
 pub mod backend;
 pub mod backends;
+pub mod conntrack;
+pub mod endpoints_ctl;
 pub mod error;
 pub mod firewall;
 pub mod informer;
 pub mod kernel;
 pub mod leaser;
+pub mod objects;
+pub mod proxy_ctl;
 pub mod reconcile;
 pub mod run;
+pub mod services;
 #[doc(hidden)]
 pub mod testing;
 pub mod udp_relay;

@@ -26,6 +26,7 @@ use crate::informer::{Change, Informer, InformerStats};
 use crate::kernel::Kernel;
 use crate::leaser::{acquire, renew, Lease};
 use crate::reconcile::reconcile;
+use crate::services::{self, ServicesStatus, Shared};
 use crate::udp_relay::Relay;
 
 /// How the agent is configured (`podnet agent --help`).
@@ -54,6 +55,8 @@ pub struct AgentConfig {
     pub fast_path: bool,
     /// Full resync period (drift repair).
     pub resync: Duration,
+    /// Run the Service controllers (endpoints, when elected; the proxy's nftables table).
+    pub services: bool,
 }
 
 /// What `status.json` in the state dir says.
@@ -90,6 +93,9 @@ pub struct Controllers {
     /// The node guard: the agent's nftables table (`nonat`, the tunnel guard), one transaction
     /// when the peers change and once per resync.
     pub guard: PassStatus,
+    /// The endpoints controller (leader-elected) and the Service proxy (`ip podnet_proxy`).
+    #[serde(flatten)]
+    pub services: ServicesStatus,
 }
 
 /// The lease controller's state.
@@ -276,6 +282,17 @@ async fn run_with<D: Datastore, B: Backend>(
         backend: Some(cfg.backend.as_str().into()),
     };
     write_atomic(&cfg.facts_path, &facts.to_json())?;
+    let shared = Shared::default();
+    let _services = cfg.services.then(|| {
+        AbortOnDrop(tokio::spawn(services::run(
+            cfg.node.clone(),
+            store.clone(),
+            kernel.clone(),
+            cfg.lease_ttl,
+            cfg.resync,
+            shared.clone(),
+        )))
+    });
 
     let local = LocalNode {
         node: cfg.node.clone(),
@@ -338,7 +355,9 @@ async fn run_with<D: Datastore, B: Backend>(
             if full {
                 resync_at = tokio::time::Instant::now() + cfg.resync;
             }
-            write_status(&cfg, &local, public_ip, &view, store_ok, &leases, &backend);
+            write_status(
+                &cfg, &local, public_ip, &view, store_ok, &leases, &backend, &shared,
+            );
         }
         if tokio::time::Instant::now() >= renew_at {
             match renew(&store, &cfg.subnets, &record, &lease, cfg.lease_ttl).await {
@@ -377,6 +396,9 @@ async fn run_with<D: Datastore, B: Backend>(
         tokio::select! {
             _ = &mut shutdown => return Ok(()),
             _ = tokio::time::sleep_until(wake) => {}
+            _ = shared.wait_changed() => {
+                write_status(&cfg, &local, public_ip, &view, store_ok, &leases, &backend, &shared);
+            }
             r = leases.next(), if watching => match r {
                 Ok(Change::Events(events)) => {
                     if !events.is_empty() {
@@ -403,10 +425,19 @@ async fn run_with<D: Datastore, B: Backend>(
                     store_ok = false;
                     watch_retry_at = Some(tokio::time::Instant::now() + backoff);
                     backoff = (backoff * 2).min(MAX_BACKOFF);
-                    write_status(&cfg, &local, public_ip, &view, false, &leases, &backend);
+                    write_status(&cfg, &local, public_ip, &view, false, &leases, &backend, &shared);
                 }
             }
         }
+    }
+}
+
+/// Aborts the task when dropped: the Service controllers end with the agent's loop.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -527,6 +558,7 @@ fn write_status<D: Datastore>(
     ok: bool,
     leases: &Informer<D>,
     backend: &impl Backend,
+    shared: &Shared,
 ) {
     let st = Status {
         node: cfg.node.clone(),
@@ -547,6 +579,7 @@ fn write_status<D: Datastore>(
             },
             backend: view.backend.clone(),
             guard: view.guard.clone(),
+            services: shared.lock().clone(),
         },
         udp: backend.status(),
     };

@@ -67,6 +67,7 @@ fn config(dir: &Path, backend: BackendKind) -> AgentConfig {
         vxlan_port: 8472,
         fast_path: false,
         resync: Duration::from_secs(60),
+        services: false,
     }
 }
 
@@ -104,6 +105,7 @@ fn start(store: &MemoryStore, backend: BackendKind) -> Agent {
         KernelCtx {
             ops: Box::new(ops),
             nft: Box::new(n),
+            conntrack: Box::new(podnet_agent::conntrack::RecordingConntrack::default()),
         }
     });
     let (tx, rx) = oneshot::channel();

@@ -65,6 +65,10 @@ pub struct AgentArgs {
     /// Full resync (drift repair) period in seconds.
     #[arg(long, default_value_t = 10)]
     pub resync: u64,
+    /// Run the Service controllers: the endpoints controller (in the one agent elected through
+    /// the datastore) and the Service proxy (the nftables table `ip podnet_proxy`).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub services: bool,
 }
 
 fn config(a: &AgentArgs) -> Result<AgentConfig> {
@@ -96,6 +100,7 @@ fn config(a: &AgentArgs) -> Result<AgentConfig> {
         udp_offload: a.udp_offload,
         fast_path: a.fast_path,
         resync: Duration::from_secs(a.resync.max(1)),
+        services: a.services,
     })
 }
 
@@ -125,6 +130,7 @@ pub fn main(a: &AgentArgs) -> Result<()> {
         Ok(KernelCtx {
             ops: Box::new(KernelNetOps::new()?),
             nft: Box::new(NftCli::default()),
+            conntrack: Box::new(podnet_agent::conntrack::ConntrackCli::default()),
         })
     })?;
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -85,6 +85,11 @@ fn endpoint(pod: &Pod, addr: &str) -> Endpoint {
     }
 }
 
+/// The resolved ports of a group of endpoints, as a sortable key.
+type PortKey = Vec<(String, String, Option<i32>)>;
+/// The resolved ports and the (pod name, endpoint) pairs that share them.
+type Group = (Vec<EndpointPort>, Vec<(String, Endpoint)>);
+
 /// The slices `svc` should have, given every pod of the cluster (others' namespaces are
 /// skipped). Named `<service>-<n>`, in a stable order, so the same input gives the same slices.
 pub fn slices_for<'a>(
@@ -99,10 +104,7 @@ pub fn slices_for<'a>(
         .namespace
         .clone()
         .unwrap_or_else(|| "default".into());
-    let mut groups: BTreeMap<
-        Vec<(String, String, Option<i32>)>,
-        (Vec<EndpointPort>, Vec<(String, Endpoint)>),
-    > = BTreeMap::new();
+    let mut groups: BTreeMap<PortKey, Group> = BTreeMap::new();
     for pod in pods {
         if pod.metadata.namespace.as_deref().unwrap_or("default") != namespace || !selects(svc, pod)
         {

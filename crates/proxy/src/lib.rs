@@ -13,7 +13,9 @@
 
 pub mod endpoints;
 pub mod plan;
+pub mod stale;
 pub mod table;
 
 pub use plan::{plan, NodePort, Plan, PortId, PortPlan, Target};
+pub use stale::{stale_flows, Flows};
 pub use table::{table, TABLE};
