@@ -304,7 +304,10 @@ async fn run_with<D: Datastore, B: Backend>(
     // The peers last written to nftables, and when.
     let mut guard: Option<(BTreeSet<Ipv4Addr>, tokio::time::Instant)> = None;
     let mut leases = Informer::new(store.clone(), SUBNETS_PREFIX);
-    let mut view = View::default();
+    let mut view = View {
+        services: shared.clone(),
+        ..View::default()
+    };
     let mut dirty = true;
     let mut renew_at = tokio::time::Instant::now() + cfg.lease_ttl / 3;
     let mut resync_at = tokio::time::Instant::now();
@@ -355,9 +358,7 @@ async fn run_with<D: Datastore, B: Backend>(
             if full {
                 resync_at = tokio::time::Instant::now() + cfg.resync;
             }
-            write_status(
-                &cfg, &local, public_ip, &view, store_ok, &leases, &backend, &shared,
-            );
+            write_status(&cfg, &local, public_ip, &view, store_ok, &leases, &backend);
         }
         if tokio::time::Instant::now() >= renew_at {
             match renew(&store, &cfg.subnets, &record, &lease, cfg.lease_ttl).await {
@@ -397,7 +398,7 @@ async fn run_with<D: Datastore, B: Backend>(
             _ = &mut shutdown => return Ok(()),
             _ = tokio::time::sleep_until(wake) => {}
             _ = shared.wait_changed() => {
-                write_status(&cfg, &local, public_ip, &view, store_ok, &leases, &backend, &shared);
+                write_status(&cfg, &local, public_ip, &view, store_ok, &leases, &backend);
             }
             r = leases.next(), if watching => match r {
                 Ok(Change::Events(events)) => {
@@ -425,7 +426,7 @@ async fn run_with<D: Datastore, B: Backend>(
                     store_ok = false;
                     watch_retry_at = Some(tokio::time::Instant::now() + backoff);
                     backoff = (backoff * 2).min(MAX_BACKOFF);
-                    write_status(&cfg, &local, public_ip, &view, false, &leases, &backend, &shared);
+                    write_status(&cfg, &local, public_ip, &view, false, &leases, &backend);
                 }
             }
         }
@@ -452,6 +453,8 @@ struct View {
     renewal_failures: u64,
     backend: PassStatus,
     guard: PassStatus,
+    /// The Service controllers' state, which they update themselves.
+    services: Shared,
 }
 
 /// The devices whose ingress carries the fast path's `from_uplink`: the underlay, and the
@@ -558,7 +561,6 @@ fn write_status<D: Datastore>(
     ok: bool,
     leases: &Informer<D>,
     backend: &impl Backend,
-    shared: &Shared,
 ) {
     let st = Status {
         node: cfg.node.clone(),
@@ -579,7 +581,7 @@ fn write_status<D: Datastore>(
             },
             backend: view.backend.clone(),
             guard: view.guard.clone(),
-            services: shared.lock().clone(),
+            services: view.services.lock().clone(),
         },
         udp: backend.status(),
     };

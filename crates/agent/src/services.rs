@@ -21,7 +21,7 @@ pub struct ServicesStatus {
 }
 
 /// The status shared with the agent's loop, and a signal that it changed.
-#[derive(Clone, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Shared {
     status: Arc<Mutex<ServicesStatus>>,
     changed: Arc<tokio::sync::Notify>,
