@@ -10,11 +10,14 @@ use std::net::{Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
 use std::time::Duration;
 
 use anyhow::Result;
+use podnet_model::Kind;
 use podnet_netns::{ns_path, run};
 use serde::Serialize;
 
 use super::spec::{PodMode, INET_HOST, NODE_PORT, POD_PORT};
 use super::state::LabState;
+
+mod services;
 
 /// One probe and its outcome.
 #[derive(Debug, Clone, Serialize)]
@@ -27,10 +30,33 @@ pub struct Probe {
     /// The source address the receiver saw.
     pub seen: Option<Ipv4Addr>,
     pub detail: String,
+    /// The server that answered (`NS/NAME` of a lab pod), when it names itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answered_by: Option<String>,
     #[serde(skip)]
     ns: String,
     #[serde(skip)]
     accept: BTreeSet<Ipv4Addr>,
+    /// When not empty: the servers allowed to answer (a Service's endpoints).
+    #[serde(skip)]
+    backends: BTreeSet<String>,
+    #[serde(skip)]
+    expect: Expect,
+    /// Asks this many times; every answer must come from the same server (session affinity).
+    #[serde(skip)]
+    repeat: u32,
+}
+
+/// What a probe must meet.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Expect {
+    /// An answer from an accepted source, by an allowed backend.
+    #[default]
+    Answer,
+    /// A refusal: TCP reset or ICMP port unreachable (a Service without endpoints).
+    Refused,
+    /// Nothing at all (a node-port with `Local` policy on a node without a local endpoint).
+    Silence,
 }
 
 fn node_addresses(ns: &str) -> BTreeSet<Ipv4Addr> {
@@ -61,8 +87,12 @@ fn probe(
         ok: false,
         seen: None,
         detail: String::new(),
+        answered_by: None,
         ns: ns.into(),
         accept,
+        backends: BTreeSet::new(),
+        expect: Expect::Answer,
+        repeat: 1,
     }
 }
 
@@ -88,36 +118,115 @@ fn http_get(to: SocketAddr) -> std::io::Result<String> {
 fn udp_ask(to: SocketAddr) -> std::io::Result<String> {
     let sock = UdpSocket::bind(("0.0.0.0", 0))?;
     sock.set_read_timeout(Some(PROBE_TIMEOUT))?;
-    sock.send_to(b"probe", to)?;
+    // Connected, so an ICMP port unreachable (a rejected Service) is reported as a refusal.
+    sock.connect(to)?;
+    sock.send(b"probe")?;
     let mut buf = [0u8; 512];
-    let (n, _) = sock.recv_from(&mut buf)?;
+    let n = sock.recv(&mut buf)?;
     Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
 }
 
-/// Runs one probe from the calling thread, which is already in the probe's namespace.
-fn execute(p: &mut Probe) {
-    let answer = match p.url.strip_prefix("udp://") {
+/// One request of a probe: the answer's body.
+fn ask(url: &str) -> std::io::Result<String> {
+    match url.strip_prefix("udp://") {
         Some(to) => to.parse().map_err(std::io::Error::other).and_then(udp_ask),
-        None => p
-            .url
+        None => url
             .trim_start_matches("http://")
             .trim_end_matches('/')
             .parse()
             .map_err(std::io::Error::other)
             .and_then(http_get),
-    };
-    match answer {
-        Err(e) => p.detail = format!("no answer ({e})"),
-        Ok(body) => {
-            p.seen = body
-                .split("hello ")
-                .nth(1)
-                .and_then(|r| r.split(':').next())
-                .and_then(|s| s.trim().parse().ok());
-            match p.seen {
-                Some(s) if p.accept.contains(&s) => p.ok = true,
-                Some(s) => p.detail = format!("receiver saw {s} (NAT?)"),
-                None => p.detail = format!("unexpected answer {body:?}"),
+    }
+}
+
+/// `podnet serve NS/NAME: hello …` → `NS/NAME`.
+fn identity(body: &str) -> Option<String> {
+    let rest = body.strip_prefix("podnet serve ")?;
+    rest.split_once(": hello").map(|(id, _)| id.to_owned())
+}
+
+fn refused(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::ConnectionReset
+    )
+}
+
+/// Runs one probe from the calling thread, which is already in the probe's namespace.
+fn execute(p: &mut Probe) {
+    match p.expect {
+        Expect::Answer => {}
+        Expect::Refused => {
+            match ask(&p.url) {
+                Err(e) if refused(&e) => p.ok = true,
+                Err(e) => p.detail = format!("expected a refusal, got: {e}"),
+                Ok(body) => p.detail = format!("expected a refusal, got an answer {body:?}"),
+            }
+            return;
+        }
+        Expect::Silence => {
+            match ask(&p.url) {
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::TimedOut
+                        || e.kind() == std::io::ErrorKind::WouldBlock =>
+                {
+                    p.ok = true
+                }
+                Err(e) => p.detail = format!("expected no answer, got: {e}"),
+                Ok(body) => p.detail = format!("expected no answer, got {body:?}"),
+            }
+            return;
+        }
+    }
+    for i in 0..p.repeat.max(1) {
+        let body = match ask(&p.url) {
+            Err(e) => {
+                p.detail = format!("no answer ({e})");
+                p.ok = false;
+                return;
+            }
+            Ok(body) => body,
+        };
+        p.seen = body
+            .split("hello ")
+            .nth(1)
+            .and_then(|r| r.split(':').next())
+            .and_then(|s| s.trim().parse().ok());
+        let by = identity(&body);
+        if i > 0 && by != p.answered_by {
+            p.detail = format!(
+                "request {} answered by {by:?}, the first by {:?} (no affinity)",
+                i + 1,
+                p.answered_by
+            );
+            p.ok = false;
+            return;
+        }
+        p.answered_by = by;
+        if !p.backends.is_empty()
+            && !p
+                .answered_by
+                .as_ref()
+                .is_some_and(|b| p.backends.contains(b))
+        {
+            p.detail = format!(
+                "answered by {:?}, not an endpoint of the Service",
+                p.answered_by
+            );
+            p.ok = false;
+            return;
+        }
+        match p.seen {
+            Some(s) if p.accept.contains(&s) => p.ok = true,
+            Some(s) => {
+                p.detail = format!("receiver saw {s} (NAT?)");
+                p.ok = false;
+                return;
+            }
+            None => {
+                p.detail = format!("unexpected answer {body:?}");
+                p.ok = false;
+                return;
             }
         }
     }
@@ -260,6 +369,22 @@ pub fn check(st: &LabState) -> Vec<Probe> {
             masq,
         ));
     }
+    match super::objects::list_kinds(st, &[Kind::Service, Kind::EndpointSlice]) {
+        Ok(objects) => probes.extend(services::probes(st, &objects, &addrs_of, &sender)),
+        Err(e) => {
+            let mut p = probe(
+                "services",
+                "lab",
+                "",
+                "datastore",
+                Ipv4Addr::UNSPECIFIED,
+                0,
+                BTreeSet::new(),
+            );
+            p.detail = format!("cannot read Services from the datastore: {e:#}");
+            probes.push(p);
+        }
+    }
     execute_all(&mut probes);
     // A `container:` pod shares the other pod's namespace: it reaches it on loopback.
     let mut shared = Vec::new();
@@ -338,7 +463,10 @@ pub fn print(st: &LabState, probes: &[Probe]) -> bool {
         "pod→internet",
         "container: shared netns",
         "none: loopback only",
-    ] {
+    ]
+    .into_iter()
+    .chain(services::KINDS.iter().copied())
+    {
         let of: Vec<&Probe> = probes.iter().filter(|p| p.kind == kind).collect();
         if of.is_empty() {
             continue;

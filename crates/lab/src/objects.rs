@@ -23,6 +23,7 @@ use podnet_api::Api;
 use podnet_kubectl::manifests::{self, Source};
 use podnet_kubectl::store_url::StoreUrl;
 use podnet_kubectl::{execute_admitted, now_secs, Outcome, Report, Verb};
+use podnet_model::{Kind, Object};
 use podnet_netns::{in_netns, ns_path};
 use podnet_store::embedded::EmbeddedStore;
 use podnet_store::etcd::EtcdStore;
@@ -149,6 +150,40 @@ pub fn change(st: &mut LabState, verb: &Verb, sources: Vec<Source>) -> Result<Ch
             }
         })
     })
+}
+
+/// Every stored object of `kinds` in the lab's datastore (for `lab check`'s Service probes).
+pub fn list_kinds(st: &LabState, kinds: &[Kind]) -> Result<Vec<Object>> {
+    let store = lab_store(st)?;
+    let url = store.url;
+    let kinds = kinds.to_vec();
+    on_lab_netns(store.netns.as_deref(), move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("start the runtime")?;
+        rt.block_on(async {
+            match &url {
+                StoreUrl::Embedded(path) => {
+                    list_all(&Api::new(EmbeddedStore::open(path)?), &kinds).await
+                }
+                StoreUrl::Etcd(endpoints) => {
+                    let store = EtcdStore::connect(endpoints)
+                        .await
+                        .with_context(|| format!("connect to {url}"))?;
+                    list_all(&Api::new(store), &kinds).await
+                }
+            }
+        })
+    })
+}
+
+async fn list_all<D: Datastore>(api: &Api<D>, kinds: &[Kind]) -> Result<Vec<Object>> {
+    let mut out = Vec::new();
+    for kind in kinds {
+        out.extend(api.list(*kind, None).await?.items);
+    }
+    Ok(out)
 }
 
 async fn flow<D: Datastore>(

@@ -23,7 +23,7 @@ pub mod ruleset;
 pub mod script;
 pub mod wire;
 
-pub use marks::{NONAT_MARK, SERVICE_MASQ_MARK};
+pub use marks::{NONAT_MARK, SERVICE_MASQ_MARK, SERVICE_NAT_MARK};
 pub use model::{HostPort, PodEntry, L4};
 pub use plugin::{masq_chain, render_add, render_base, render_delete, render_elements, TABLE};
 pub use rule::{Expr, Field, Reject, Rule, Verdict};

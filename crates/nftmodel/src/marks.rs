@@ -16,3 +16,10 @@ pub const NONAT_MARK: u32 = 0x0000_2000;
 /// the reply returns through the node the client reached. Only read and written by the proxy's
 /// table; defined here so no other table takes the bit.
 pub const SERVICE_MASQ_MARK: u32 = 0x0000_1000;
+
+/// Set by the proxy (`ip podnet_proxy`) on the first packet of every connection it translates
+/// to a Service endpoint. The plugin's hostPort hairpin masquerade (`ip podnet postrouting`,
+/// which masquerades DNATed connections from local pods) skips marked packets: a pod reaching
+/// a Service keeps its own address (the proxy masquerades only its own hairpin and node-port
+/// cases). Only this bit is read or written.
+pub const SERVICE_NAT_MARK: u32 = 0x0000_0800;

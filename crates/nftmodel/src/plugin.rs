@@ -12,7 +12,7 @@ use std::net::Ipv4Addr;
 
 use ipnet::Ipv4Net;
 
-use crate::marks::NONAT_MARK;
+use crate::marks::{NONAT_MARK, SERVICE_NAT_MARK};
 use crate::model::{HostPort, PodEntry};
 use crate::rule::{AddrType, CtStatus, EtherType, Expr, Field as F, Rule, Verdict};
 use crate::ruleset::{
@@ -157,8 +157,10 @@ pub fn ip_table(network: Option<&PodEntry>) -> Table {
             "postrouting",
             nat(Hook::Postrouting, Priority::Named(StdPriority::Srcnat, 0)),
             vec![
+                // Not a Service's translation (the proxy masquerades its own hairpin).
                 Rule::new([
                     Expr::eq(F::CtStatus, CtStatus::Dnat),
+                    Expr::mark_lacks(SERVICE_NAT_MARK),
                     Expr::in_set(&[F::IpSaddr], "pods"),
                     Expr::Masquerade,
                 ]),

@@ -135,6 +135,16 @@ impl Expr {
         })
     }
 
+    /// None of `bits` is set in the packet mark: `meta mark & BITS == 0`.
+    pub fn mark_lacks(bits: u32) -> Expr {
+        Expr::Match(Match {
+            left: vec![Field::MetaMark],
+            mask: Some(bits),
+            op: Cmp::Eq,
+            right: Rhs::Value(Value::Mark(0)),
+        })
+    }
+
     /// All of `bits` are set in the packet mark: `meta mark & BITS == BITS`.
     pub fn mark_has(bits: u32) -> Expr {
         Expr::Match(Match {

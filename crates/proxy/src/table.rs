@@ -15,7 +15,7 @@
 //! filter_input / filter_forward / filter_output (filter, filter - 10):
 //!     ip daddr . meta l4proto . th dport vmap @no_endpoint_ips     -> goto reject
 //!     (input) fib daddr type local meta l4proto . th dport vmap @no_endpoint_nodeports
-//! reject:  meta l4proto tcp reject with tcp reset ; reject          (ICMP port unreachable)
+//! reject-chain:  meta l4proto tcp reject with tcp reset ; reject          (ICMP port unreachable)
 //! ```
 //!
 //! A Service without usable endpoints is not in `service_ips` but in `no_endpoint_ips`, so its
@@ -29,7 +29,7 @@ use podnet_nft_model::rule::AddrType;
 use podnet_nft_model::{
     BaseChain, Chain, ChainType, Element, Elements, Expr, Family, Field, Hook, KeyType, Map,
     MapValue, Policy, Priority, Reject, Rule, Set, SetFlag, StdPriority, Table, Value, Verdict,
-    SERVICE_MASQ_MARK,
+    SERVICE_MASQ_MARK, SERVICE_NAT_MARK,
 };
 
 use crate::plan::{Plan, PortId, PortPlan, Target};
@@ -41,8 +41,10 @@ const SERVICE_NODEPORTS: &str = "service_nodeports";
 const NO_ENDPOINT_IPS: &str = "no_endpoint_ips";
 const NO_ENDPOINT_NODEPORTS: &str = "no_endpoint_nodeports";
 const HAIRPIN: &str = "hairpin";
-const REJECT: &str = "reject";
+const REJECT: &str = "reject-chain";
 const MARK_MASQ: &str = "mark_masq";
+/// nftables' `dstnat` priority as a number.
+const DSTNAT: i32 = -100;
 
 fn svc_chain(id: &PortId) -> String {
     format!("svc-{id}")
@@ -69,6 +71,11 @@ fn base(kind: ChainType, hook: Hook, priority: Priority) -> BaseChain {
     }
 }
 
+/// Tells the plugin's hostPort hairpin masquerade to leave this connection alone.
+fn mark_service() -> Expr {
+    Expr::MarkSetBits(SERVICE_NAT_MARK)
+}
+
 fn proto_match(id: &PortId) -> Expr {
     Expr::eq(Field::MetaL4proto, Value::Proto(id.proto))
 }
@@ -92,7 +99,7 @@ fn dispatch(
                 },
                 many => Expr::DnatRandom(many.iter().map(|t| (t.addr, t.port)).collect()),
             };
-            vec![Rule::new([proto_match(id), dnat])]
+            vec![Rule::new([proto_match(id), mark_service(), dnat])]
         }
         Some(timeout) => {
             let mut rules = Vec::new();
@@ -109,6 +116,7 @@ fn dispatch(
                             key: vec![Field::IpSaddr],
                         },
                         proto_match(id),
+                        mark_service(),
                         Expr::DnatTo {
                             addr: t.addr,
                             port: t.port,
@@ -259,7 +267,7 @@ fn static_chains() -> Vec<Chain> {
         ),
         Chain::base(
             "nat_output",
-            base(ChainType::Nat, Hook::Output, dstnat),
+            base(ChainType::Nat, Hook::Output, Priority::Number(DSTNAT)),
             lookup(),
         ),
         Chain::base(

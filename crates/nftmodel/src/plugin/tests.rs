@@ -58,7 +58,7 @@ flush chain ip podnet hostports
 add rule ip podnet hostports dnat ip to ip daddr . meta l4proto . th dport map @hostports_ip
 add rule ip podnet hostports dnat ip to meta l4proto . th dport map @hostports
 flush chain ip podnet postrouting
-add rule ip podnet postrouting ct status dnat ip saddr @pods masquerade
+add rule ip podnet postrouting ct status dnat meta mark & 0x00000800 == 0x00000000 ip saddr @pods masquerade
 add rule ip podnet postrouting ip saddr vmap @masq_src
 ";
 

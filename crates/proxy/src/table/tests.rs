@@ -64,7 +64,7 @@ fn cluster_ip_with_two_endpoints_is_one_map_element_and_one_chain() {
         [
             "add chain ip podnet_proxy svc-x/web/tcp/80",
             "flush chain ip podnet_proxy svc-x/web/tcp/80",
-            "add rule ip podnet_proxy svc-x/web/tcp/80 meta l4proto tcp dnat ip to numgen random mod 2 map { 0 : 10.244.1.2 . 8080, 1 : 10.244.2.2 . 8080 }",
+            "add rule ip podnet_proxy svc-x/web/tcp/80 meta l4proto tcp meta mark set meta mark | 0x00000800 dnat ip to numgen random mod 2 map { 0 : 10.244.1.2 . 8080, 1 : 10.244.2.2 . 8080 }",
             "add element ip podnet_proxy service_ips { 10.96.0.10 . tcp . 80 : goto svc-x/web/tcp/80 }",
         ]
     );
@@ -81,13 +81,13 @@ fn a_service_without_ready_endpoints_is_rejected_and_terminating_ones_are_a_fall
     );
     assert!(
         s.contains(
-            "add element ip podnet_proxy no_endpoint_ips { 10.96.0.10 . tcp . 80 : goto reject }"
+            "add element ip podnet_proxy no_endpoint_ips { 10.96.0.10 . tcp . 80 : goto reject-chain }"
         ),
         "{s}"
     );
     assert!(!s.contains("svc-x/web"), "{s}");
     assert!(
-        s.contains("add rule ip podnet_proxy reject meta l4proto tcp reject with tcp reset"),
+        s.contains("add rule ip podnet_proxy reject-chain meta l4proto tcp reject with tcp reset"),
         "{s}"
     );
     let term = slice(&[("10.244.1.2", "n1", false)]).replace(
@@ -111,7 +111,7 @@ fn session_affinity_uses_a_timed_set_per_endpoint() {
     let ep = "ep-x/web/tcp/80/10.244.1.2/8080";
     assert!(s.contains("add set ip podnet_proxy aff-x/web/tcp/80/10.244.1.2/8080 { type ipv4_addr; flags dynamic, timeout; timeout 60s; }"), "{s}");
     assert!(s.contains(&format!("add rule ip podnet_proxy svc-x/web/tcp/80 ip saddr @aff-x/web/tcp/80/10.244.1.2/8080 goto {ep}")), "{s}");
-    assert!(s.contains(&format!("add rule ip podnet_proxy {ep} update @aff-x/web/tcp/80/10.244.1.2/8080 {{ ip saddr }} meta l4proto tcp dnat ip to 10.244.1.2:8080")), "{s}");
+    assert!(s.contains(&format!("add rule ip podnet_proxy {ep} update @aff-x/web/tcp/80/10.244.1.2/8080 {{ ip saddr }} meta l4proto tcp meta mark set meta mark | 0x00000800 dnat ip to 10.244.1.2:8080")), "{s}");
     assert!(s.contains(&format!("numgen random mod 2 vmap {{ 0 : goto {ep}, 1 : goto ep-x/web/tcp/80/10.244.2.2/8080 }}")), "{s}");
 }
 
@@ -133,7 +133,7 @@ fn node_ports_cluster_masquerade_and_local_answer_only_where_an_endpoint_runs() 
         lines_with(&s, "add rule ip podnet_proxy ext-x/web/tcp/80"),
         [
             "add rule ip podnet_proxy ext-x/web/tcp/80 jump mark_masq",
-            "add rule ip podnet_proxy ext-x/web/tcp/80 meta l4proto tcp dnat ip to 10.244.2.2:8080",
+            "add rule ip podnet_proxy ext-x/web/tcp/80 meta l4proto tcp meta mark set meta mark | 0x00000800 dnat ip to 10.244.2.2:8080",
         ]
     );
     let local = np.replace("  selector:", "  externalTrafficPolicy: Local\n  selector:");
@@ -145,12 +145,12 @@ fn node_ports_cluster_masquerade_and_local_answer_only_where_an_endpoint_runs() 
     let s = rendered(&format!("{local}{eps}"), "n2");
     assert_eq!(
         lines_with(&s, "add rule ip podnet_proxy ext-x/web/tcp/80"),
-        ["add rule ip podnet_proxy ext-x/web/tcp/80 meta l4proto tcp dnat ip to 10.244.2.2:8080"]
+        ["add rule ip podnet_proxy ext-x/web/tcp/80 meta l4proto tcp meta mark set meta mark | 0x00000800 dnat ip to 10.244.2.2:8080"]
     );
     let s = rendered(&np, "n1");
     assert!(
         s.contains(
-            "add element ip podnet_proxy no_endpoint_nodeports { tcp . 30080 : goto reject }"
+            "add element ip podnet_proxy no_endpoint_nodeports { tcp . 30080 : goto reject-chain }"
         ),
         "{s}"
     );
@@ -162,7 +162,7 @@ fn internal_traffic_policy_local_keeps_cluster_traffic_on_the_node() {
     let eps = slice(&[("10.244.1.2", "n1", true), ("10.244.2.2", "n2", true)]);
     let s = rendered(&format!("{web}{eps}"), "n1");
     assert!(
-        s.contains("svc-x/web/tcp/80 meta l4proto tcp dnat ip to 10.244.1.2:8080"),
+        s.contains("svc-x/web/tcp/80 meta l4proto tcp meta mark set meta mark | 0x00000800 dnat ip to 10.244.1.2:8080"),
         "{s}"
     );
     let s = rendered(&format!("{web}{eps}"), "n3");
@@ -197,7 +197,7 @@ fn one_endpoint_change_is_one_small_transaction() {
     assert_eq!(
         tx,
         "flush chain ip podnet_proxy svc-x/web/tcp/80\n\
-         add rule ip podnet_proxy svc-x/web/tcp/80 meta l4proto tcp dnat ip to numgen random mod 2 map { 0 : 10.244.1.2 . 8080, 1 : 10.244.2.2 . 8080 }\n\
+         add rule ip podnet_proxy svc-x/web/tcp/80 meta l4proto tcp meta mark set meta mark | 0x00000800 dnat ip to numgen random mod 2 map { 0 : 10.244.1.2 . 8080, 1 : 10.244.2.2 . 8080 }\n\
          add element ip podnet_proxy hairpin { 10.244.2.2 . 10.244.2.2 }\n"
     );
 }
