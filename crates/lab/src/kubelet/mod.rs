@@ -481,6 +481,9 @@ pub fn pod_conf(dir: &Path, node: &str, pod_path: &str) -> String {
     };
     serde_json::json!({
         "cniVersion": "1.1.0", "name": "podnet", "type": "podnet", "bridge": "podnet0", "ipMasq": true,
+        // A pod reaching itself through its Service: the DNATed frame goes back out the port
+        // it came in on (br_netfilter bridges it), which a bridge does only in hairpin mode.
+        "hairpinMode": true,
         "mode": mode,
         "ipam": {"nodeFacts": ndir.join("node.json"), "dataDir": ndir.join("ipam")}
     })
