@@ -14,6 +14,16 @@
 //   from_uplink on the node's underlay device: packets to a pod of this node's subnet,
 //               entered directly with bpf_redirect_peer.
 //
+// Services: a pod's packets to an address outside the cluster's pod range (a Service's
+// cluster IP among them) take the kernel path, where the proxy's nftables DNAT translates
+// them; their replies come from a pod address and would be forwarded here, past the conntrack
+// entry that must turn the endpoint's address back into the cluster IP. So from_pod records
+// each such flow's client side (address, port, protocol) in service_flows, and both programs
+// leave packets to a recorded client to the kernel path. The map is pinned (per node network
+// namespace) so every program instance on the node shares it; an LRU, so old flows age out.
+// A false hit (a client port reused for a direct pod connection) only costs that flow the
+// fast path.
+//
 // Set at load time (aya writes .rodata before the program is verified); addresses and masks
 // are in network byte order, as they are in the packet.
 //
@@ -22,6 +32,7 @@
 
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
+#include <linux/in.h>
 #include <linux/ip.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
@@ -36,6 +47,39 @@ volatile const __u32 local_mask = 0;
 // from_pod only: the pod's own address; any other source takes the slow path, where the host
 // veth's strict rp_filter drops it.
 volatile const __u32 pod_addr = 0;
+
+struct flow {
+	__u32 addr;
+	__u16 port;
+	__u8 proto;
+	__u8 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct flow);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} service_flows SEC(".maps");
+
+// The flow of one side of the packet: source (the client's side of a request) or
+// destination (the client's side of a reply). Ports only for TCP, UDP and SCTP.
+static __always_inline int flow_of(struct iphdr *ip, void *end, int source, struct flow *f)
+{
+	__u16 *ports = (void *)(ip + 1);
+
+	f->addr = source ? ip->saddr : ip->daddr;
+	f->proto = ip->protocol;
+	f->port = 0;
+	f->pad = 0;
+	if (ip->protocol == IPPROTO_TCP || ip->protocol == IPPROTO_UDP || ip->protocol == IPPROTO_SCTP) {
+		if ((void *)(ports + 2) > end)
+			return 0;
+		f->port = source ? ports[0] : ports[1];
+	}
+	return 1;
+}
 
 static __always_inline int in(__u32 addr, __u32 net, __u32 mask)
 {
@@ -61,10 +105,22 @@ static __always_inline int forward(struct __sk_buff *skb, int from_pod)
 	// IPv4 without options, still allowed a hop; the stack answers the rest (ICMP included).
 	if (eth->h_proto != bpf_htons(ETH_P_IP) || ip->ihl != 5 || ip->ttl <= 1)
 		return TC_ACT_OK;
-	if (!in(ip->saddr, cluster_net, cluster_mask) || !in(ip->daddr, cluster_net, cluster_mask))
-		return TC_ACT_OK;
 	if (from_pod && ip->saddr != pod_addr)
 		return TC_ACT_OK;
+	if (!in(ip->daddr, cluster_net, cluster_mask)) {
+		struct flow f;
+		__u8 one = 1;
+		if (from_pod && flow_of(ip, end, 1, &f))
+			bpf_map_update_elem(&service_flows, &f, &one, BPF_ANY);
+		return TC_ACT_OK;
+	}
+	if (!in(ip->saddr, cluster_net, cluster_mask))
+		return TC_ACT_OK;
+	{
+		struct flow f;
+		if (!flow_of(ip, end, 0, &f) || bpf_map_lookup_elem(&service_flows, &f))
+			return TC_ACT_OK;
+	}
 	int local = in(ip->daddr, local_net, local_mask);
 	if (!from_pod && !local)
 		return TC_ACT_OK;

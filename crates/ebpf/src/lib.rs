@@ -7,6 +7,8 @@
 
 use std::net::Ipv4Addr;
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
 
 use aya::programs::SchedClassifier;
 use aya::EbpfLoader;
@@ -47,6 +49,8 @@ pub enum EbpfError {
         #[source]
         source: Box<aya::programs::ProgramError>,
     },
+    #[error("eBPF map pin: {0}")]
+    Pin(String),
     #[error("eBPF program {name}: cannot duplicate its fd: {source}")]
     Fd {
         name: &'static str,
@@ -72,12 +76,69 @@ pub fn globals(hook: Hook, fp: &FastPath) -> [(&'static str, u32); 5] {
     ]
 }
 
+/// Where podnet mounts a bpffs of its own for the programs' shared map (`service_flows`, see
+/// `bpf/fastpath.c`): every program instance in one network namespace — the agent's
+/// `from_uplink`, each pod's `from_pod` loaded by the plugin — must use the same map, and a
+/// pinned map is how separate processes share one.
+pub use podnet_netns::BPFFS;
+/// The filesystem magic of bpffs (`BPF_FS_MAGIC`).
+const BPF_FS_MAGIC: i64 = 0xcafe_4a11;
+
+/// The pin directory of the calling thread's network namespace, `BPFFS/net-INODE`: bpffs is
+/// mounted there first if it is not yet (`mount -t bpf bpf /run/podnet/bpf`), the directory
+/// created. Removed by [`unpin`] when the namespace goes.
+pub fn pin_dir() -> Result<PathBuf, EbpfError> {
+    let inode = std::fs::metadata("/proc/thread-self/ns/net")
+        .map_err(|e| EbpfError::Pin(format!("stat /proc/thread-self/ns/net: {e}")))?
+        .ino();
+    ensure_bpffs()?;
+    let dir = podnet_netns::bpf_pins(inode);
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| EbpfError::Pin(format!("mkdir {}: {e}", dir.display())))?;
+    Ok(dir)
+}
+
+fn ensure_bpffs() -> Result<(), EbpfError> {
+    std::fs::create_dir_all(BPFFS).map_err(|e| EbpfError::Pin(format!("mkdir {BPFFS}: {e}")))?;
+    let is_bpffs = nix::sys::statfs::statfs(BPFFS)
+        .map(|s| s.filesystem_type().0 as i64 == BPF_FS_MAGIC)
+        .unwrap_or(false);
+    if is_bpffs {
+        return Ok(());
+    }
+    match nix::mount::mount(
+        Some("bpf"),
+        BPFFS,
+        Some("bpf"),
+        nix::mount::MsFlags::empty(),
+        None::<&str>,
+    ) {
+        Ok(()) => Ok(()),
+        // Another process mounted it at the same moment.
+        Err(_)
+            if nix::sys::statfs::statfs(BPFFS)
+                .is_ok_and(|s| s.filesystem_type().0 as i64 == BPF_FS_MAGIC) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(EbpfError::Pin(format!("mount -t bpf bpf {BPFFS}: {e}"))),
+    }
+}
+
+/// Removes the pins of the network namespace whose inode is `inode` (best effort: gone is
+/// fine). [`podnet_netns::del_ns`] does the same for every namespace it deletes.
+pub fn unpin(inode: u64) {
+    let _ = std::fs::remove_dir_all(podnet_netns::bpf_pins(inode));
+}
+
 /// Loads (and so verifies) `hook`'s program for `fp`. The returned fd keeps the program alive
 /// until a tc filter holds it; the filter keeps it for as long as the device exists.
 pub fn load(hook: Hook, fp: &FastPath) -> Result<OwnedFd, EbpfError> {
     let name = hook.program();
     let values = globals(hook, fp);
+    let pins = pin_dir()?;
     let mut loader = EbpfLoader::new();
+    loader.default_map_pin_directory(&pins);
     for (global, value) in &values {
         loader.override_global(global, value, true);
     }

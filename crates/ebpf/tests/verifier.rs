@@ -1,5 +1,6 @@
 //! The kernel's verifier accepts both programs (loading needs root: CAP_BPF and CAP_NET_ADMIN;
-//! nothing is attached, so nothing on the host changes).
+//! nothing is attached, so nothing on the host's network changes; the shared map's pin is
+//! removed at the end).
 
 use podnet_ebpf::{load, Hook};
 use podnet_netspec::FastPath;
@@ -24,6 +25,18 @@ fn the_verifier_accepts_both_programs() {
             panic!("{}: {e:?}", hook.program());
         }
     }
+    // Both loads shared one pinned map (the second found the first's pin).
+    let pins = podnet_ebpf::pin_dir().expect("pin dir");
+    assert!(
+        pins.join("service_flows").exists(),
+        "no pinned service_flows in {}",
+        pins.display()
+    );
+    let inode = std::os::unix::fs::MetadataExt::ino(
+        &std::fs::metadata("/proc/thread-self/ns/net").expect("netns"),
+    );
+    podnet_ebpf::unpin(inode);
+    assert!(!pins.exists(), "{} left behind", pins.display());
 }
 
 /// Root without a libc dependency: /proc/self/status names the effective uid.

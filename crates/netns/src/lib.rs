@@ -19,7 +19,8 @@ mod thread;
 pub use cni::CniCall;
 pub use error::NetnsError;
 pub use ns::{
-    add_ns, command, del_ns, list_with_prefix, ns_path, run, sysctl, NetnsGuard, NETNS_DIR,
+    add_ns, bpf_pins, command, del_ns, list_with_prefix, ns_path, run, sysctl, NetnsGuard, BPFFS,
+    NETNS_DIR,
 };
 pub use procs::stop_processes_in;
 pub use thread::{enter, in_netns};

@@ -42,10 +42,22 @@ pub fn add_ns(name: &str) -> Result<(), NetnsError> {
 /// `ip netns del NAME`; gone already is fine. Processes still inside keep the namespace alive
 /// (unnamed); [`NetnsGuard`] and the lab's `down` stop them first.
 pub fn del_ns(name: &str) {
+    // What the eBPF fast path pinned for this namespace goes with it.
+    if let Ok(m) = std::fs::metadata(ns_path(name)) {
+        let _ = std::fs::remove_dir_all(bpf_pins(std::os::unix::fs::MetadataExt::ino(&m)));
+    }
     let _ = Command::new("ip")
         .args(["netns", "del", name])
         .stderr(Stdio::null())
         .status();
+}
+
+/// Where podnet mounts its bpffs (the eBPF fast path's shared map is pinned there).
+pub const BPFFS: &str = "/run/podnet/bpf";
+
+/// The pin directory of the network namespace with inode `inode`: `BPFFS/net-INODE`.
+pub fn bpf_pins(inode: u64) -> std::path::PathBuf {
+    Path::new(BPFFS).join(format!("net-{inode}"))
 }
 
 /// A command that runs `argv` inside namespace `name` (`nsenter --net=/run/netns/NAME ARGV`).
