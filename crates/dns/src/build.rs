@@ -119,10 +119,9 @@ impl Snapshot {
                     self.node(key.to_owned()).add_ip(ip);
                     self.node(host_key.clone()).add_ip(ip);
                     for port in &slice.ports {
-                        let (Some(port_name), Some(number)) = (
-                            &port.name,
-                            port.port.and_then(|p| u16::try_from(p).ok()),
-                        ) else {
+                        let (Some(port_name), Some(number)) =
+                            (&port.name, port.port.and_then(|p| u16::try_from(p).ok()))
+                        else {
                             continue;
                         };
                         if let Some(srv) = self.srv_key(key, port_name, port.protocol.as_ref()) {

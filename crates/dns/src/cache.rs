@@ -144,7 +144,12 @@ impl Cache {
 
     /// Caches `answer` to `question` at `now`, for as long as its records allow; returns that
     /// time, or `None` if the answer is not cacheable.
-    pub fn insert(&mut self, question: Question, answer: &Answer, now: Instant) -> Option<Duration> {
+    pub fn insert(
+        &mut self,
+        question: Question,
+        answer: &Answer,
+        now: Instant,
+    ) -> Option<Duration> {
         let ttl = self.ttl_of(answer)?;
         self.remove(&question);
         while self.entries.len() >= self.config.capacity.max(1) {
@@ -197,9 +202,10 @@ impl Cache {
                     .min()?;
                 (min, self.config.max_ttl)
             }
-            ResponseCode::NoError | ResponseCode::NXDomain => {
-                (negative_ttl(&message.authorities)?, self.config.max_negative_ttl)
-            }
+            ResponseCode::NoError | ResponseCode::NXDomain => (
+                negative_ttl(&message.authorities)?,
+                self.config.max_negative_ttl,
+            ),
             _ => return None,
         };
         let ttl = Duration::from_secs(u64::from(seconds)).min(cap);

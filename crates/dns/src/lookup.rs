@@ -134,7 +134,12 @@ fn from_node(snapshot: &Snapshot, node: &Node, qname: &Name, qtype: RecordType) 
             let Ok(target) = Name::from_ascii(target_key) else {
                 continue;
             };
-            answers.push(record(RData::SRV(SRV::new(0, weight, *port, target.clone()))));
+            answers.push(record(RData::SRV(SRV::new(
+                0,
+                weight,
+                *port,
+                target.clone(),
+            ))));
             if let Some(target_node) = snapshot.names.get(target_key) {
                 if targets_added.insert(target_key) {
                     additionals.extend(address_records(&target, target_node));
@@ -155,6 +160,9 @@ fn from_node(snapshot: &Snapshot, node: &Node, qname: &Name, qtype: RecordType) 
 fn address_records<'a>(name: &'a Name, node: &'a Node) -> impl Iterator<Item = Record> + 'a {
     let record = move |rdata| Record::from_rdata(name.clone(), CLUSTER_TTL, rdata);
     let a = node.a.iter().map(move |ip| record(RData::A(A(*ip))));
-    let aaaa = node.aaaa.iter().map(move |ip| record(RData::AAAA(AAAA(*ip))));
+    let aaaa = node
+        .aaaa
+        .iter()
+        .map(move |ip| record(RData::AAAA(AAAA(*ip))));
     a.chain(aaaa)
 }

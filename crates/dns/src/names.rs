@@ -84,7 +84,15 @@ mod tests {
 
     #[test]
     fn dashed_rejects() {
-        for label in ["10-244-1", "10-244-1-256", "foo", "", "10.244.1.5", "1-2-3-4-5", "::1"] {
+        for label in [
+            "10-244-1",
+            "10-244-1-256",
+            "foo",
+            "",
+            "10.244.1.5",
+            "1-2-3-4-5",
+            "::1",
+        ] {
             assert_eq!(parse_dashed(label), None, "{label}");
         }
     }
