@@ -57,6 +57,8 @@ enum Expect {
     Refused,
     /// Nothing at all (a node-port with `Local` policy on a node without a local endpoint).
     Silence,
+    /// Not run: the outcome was decided when the probe was made (`ok` and `detail` as set).
+    Recorded,
 }
 
 fn node_addresses(ns: &str) -> BTreeSet<Ipv4Addr> {
@@ -156,6 +158,7 @@ fn refused(e: &std::io::Error) -> bool {
 fn execute(p: &mut Probe) {
     match p.expect {
         Expect::Answer => {}
+        Expect::Recorded => return,
         Expect::Refused => {
             match ask(&p.url) {
                 Err(e) if refused(&e) => p.ok = true,
@@ -247,7 +250,7 @@ fn execute_from(ns: &str, probes: &mut [&mut Probe]) {
 /// Runs every probe, at most PROBE_WORKERS threads at once, each taking whole namespaces.
 fn execute_all(probes: &mut [Probe]) {
     let mut by_ns: BTreeMap<String, Vec<&mut Probe>> = BTreeMap::new();
-    for p in probes.iter_mut() {
+    for p in probes.iter_mut().filter(|p| p.expect != Expect::Recorded) {
         by_ns.entry(p.ns.clone()).or_default().push(p);
     }
     let mut groups: Vec<(String, Vec<&mut Probe>)> = by_ns.into_iter().collect();
@@ -369,7 +372,7 @@ pub fn check(st: &LabState) -> Vec<Probe> {
             masq,
         ));
     }
-    match super::objects::list_kinds(st, &[Kind::Service, Kind::EndpointSlice]) {
+    match super::objects::list_kinds(st, &[Kind::Service, Kind::EndpointSlice, Kind::Pod]) {
         Ok(objects) => probes.extend(services::probes(st, &objects, &addrs_of, &sender)),
         Err(e) => {
             let mut p = probe(

@@ -11,7 +11,8 @@ use std::net::Ipv4Addr;
 
 use podnet_model::endpointslice::SERVICE_NAME_LABEL;
 use podnet_model::service::{SessionAffinity, TrafficPolicy};
-use podnet_model::{EndpointSlice, Object, Protocol, Service};
+use podnet_model::{EndpointSlice, Object, Pod, Protocol, Service};
+use podnet_proxy::endpoints::slices_for;
 
 use super::{probe, Expect, Probe};
 use crate::spec::{PodMode, INET_HOST};
@@ -19,6 +20,7 @@ use crate::state::{LabState, PodState};
 
 /// The kinds of probe this module makes, in the order `lab check` prints them.
 pub const KINDS: &[&str] = &[
+    "endpointslices current",
     "pod→service",
     "pod→service udp",
     "node→service",
@@ -59,6 +61,22 @@ fn ready_endpoints(slices: &[&EndpointSlice], port_name: &str, proto: &Protocol)
     out
 }
 
+/// Whether two sets of slices hold the same endpoints (addresses and readiness).
+fn same_endpoints(a: &[EndpointSlice], b: &[&EndpointSlice]) -> bool {
+    let set = |it: Vec<&EndpointSlice>| -> BTreeSet<(String, bool)> {
+        it.iter()
+            .flat_map(|s| &s.endpoints)
+            .map(|e| {
+                (
+                    e.addresses.first().cloned().unwrap_or_default(),
+                    e.conditions.is_ready(),
+                )
+            })
+            .collect()
+    };
+    set(a.iter().collect()) == set(b.to_vec())
+}
+
 /// Builds the Service probes. `addrs_of(node)` are a node's addresses; `sender(pod)` the
 /// addresses a receiver may see for a pod.
 pub fn probes(
@@ -74,12 +92,19 @@ pub fn probes(
             _ => None,
         })
         .collect();
-    let mut slices: BTreeMap<(String, String), Vec<&EndpointSlice>> = BTreeMap::new();
+    let pods: Vec<&Pod> = objects
+        .iter()
+        .filter_map(|o| match o {
+            Object::Pod(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    let mut stored: BTreeMap<(String, String), Vec<&EndpointSlice>> = BTreeMap::new();
     for o in objects {
         if let Object::EndpointSlice(s) = o {
             if let Some(svc) = s.metadata.labels.get(SERVICE_NAME_LABEL) {
                 let ns = s.metadata.namespace.clone().unwrap_or_default();
-                slices.entry((ns, svc.clone())).or_default().push(s);
+                stored.entry((ns, svc.clone())).or_default().push(s);
             }
         }
     }
@@ -103,10 +128,29 @@ pub fn probes(
         };
         let ns = svc.metadata.namespace.clone().unwrap_or_default();
         let name = format!("{ns}/{}", svc.metadata.name);
-        let svc_slices = slices
+        // The endpoints the Service must have, from the Pods themselves; the stored slices
+        // must say the same (else the endpoints controller lags, and the check says so).
+        let want = slices_for(svc, pods.iter().copied());
+        let svc_slices: Vec<&EndpointSlice> = want.iter().collect();
+        let have = stored
             .get(&(ns.clone(), svc.metadata.name.clone()))
             .cloned()
             .unwrap_or_default();
+        if !svc.spec.selector.is_empty() && !same_endpoints(&want, &have) {
+            let mut p = probe(
+                "endpointslices current",
+                "lab",
+                "",
+                &name,
+                Ipv4Addr::UNSPECIFIED,
+                0,
+                BTreeSet::new(),
+            );
+            p.detail =
+                "the stored EndpointSlices do not list the Service's ready pods (yet)".into();
+            p.expect = Expect::Recorded;
+            out.push(p);
+        }
         for sp in &svc.spec.ports {
             let proto = sp.protocol.clone().unwrap_or(Protocol::Tcp);
             let udp = match proto {
