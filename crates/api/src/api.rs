@@ -22,6 +22,8 @@ pub struct Api<D: Datastore> {
     /// Where Services' cluster IPs come from ([`podnet_model::allocation::DEFAULT_SERVICE_CIDR`]
     /// unless [`Api::with_service_cidr`]).
     pub(crate) service_cidr: Ipv4Net,
+    /// Deleting a Pod only marks it (see [`Api::with_graceful_pod_deletion`]).
+    pub(crate) graceful_pods: bool,
     clock: Arc<dyn Clock>,
     uids: Arc<dyn Fn() -> String + Send + Sync>,
 }
@@ -49,6 +51,7 @@ impl<D: Datastore> Api<D> {
         Api {
             store,
             service_cidr: default_service_cidr(),
+            graceful_pods: false,
             clock: Arc::new(SystemClock),
             uids: Arc::new(crate::uid::new_uid),
         }
@@ -63,6 +66,14 @@ impl<D: Datastore> Api<D> {
     /// Allocates Services' cluster IPs from `cidr`.
     pub fn with_service_cidr(mut self, cidr: Ipv4Net) -> Self {
         self.service_cidr = cidr;
+        self
+    }
+
+    /// Deletes Pods as the API server does for a kubelet: `delete` only sets the Pod's
+    /// `deletionTimestamp` (it turns `terminating` in its EndpointSlices), and the kubelet,
+    /// once the Pod is out of service, removes it with [`Api::delete_now`].
+    pub fn with_graceful_pod_deletion(mut self) -> Self {
+        self.graceful_pods = true;
         self
     }
 

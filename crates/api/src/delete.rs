@@ -41,8 +41,56 @@ pub struct Deletion {
 
 impl<D: Datastore> Api<D> {
     /// Deletes one object; [`ApiError::NotFound`] if it is not there. A Namespace takes every
-    /// object in it along (see the module doc); `default` may not be deleted.
+    /// object in it along (see the module doc); `default` may not be deleted. With
+    /// [`Api::with_graceful_pod_deletion`] a Pod is only marked (`deletionTimestamp`) and stays
+    /// until [`Api::delete_now`].
     pub async fn delete(&self, key: &ObjectKey) -> Result<Deletion, ApiError> {
+        if self.graceful_pods && key.kind == Kind::Pod {
+            // An unreadable value cannot be marked: it goes at once.
+            let Some(object) = self.mark_pod_deleting(key).await? else {
+                return self.delete_now(key).await;
+            };
+            return Ok(Deletion {
+                deleted: Deleted {
+                    key: key.clone(),
+                    object: Some(object),
+                },
+                cascaded: Vec::new(),
+            });
+        }
+        self.delete_now(key).await
+    }
+
+    /// Sets a Pod's `deletionTimestamp` (once: a second delete keeps the first time); `None`
+    /// when the stored value is not a valid object.
+    async fn mark_pod_deleting(&self, key: &ObjectKey) -> Result<Option<Object>, ApiError> {
+        let k = key.to_string();
+        for _ in 0..MARK_ATTEMPTS {
+            let kv = self.store.get(&k).await?.ok_or_else(|| not_found(key))?;
+            let Ok((_, mut object)) = stored::decode(&kv) else {
+                return Ok(None);
+            };
+            if object.meta().deletion_timestamp.is_some() {
+                return Ok(Some(object));
+            }
+            object.meta_mut().deletion_timestamp = Some(self.now());
+            if self
+                .store
+                .compare_and_swap(&k, kv.mod_revision, &encode(&object), kv.lease)
+                .await?
+                .is_some()
+            {
+                return Ok(Some(object));
+            }
+        }
+        Err(ApiError::Conflict {
+            kind: key.kind,
+            name: key.name.clone(),
+        })
+    }
+
+    /// Deletes one object now, whatever its kind (the kubelet's final delete of a Pod).
+    pub async fn delete_now(&self, key: &ObjectKey) -> Result<Deletion, ApiError> {
         if key.kind == Kind::Namespace && key.name == DEFAULT_NAMESPACE {
             return Err(ApiError::UndeletableNamespace {
                 name: key.name.clone(),

@@ -98,12 +98,13 @@ pub fn pin_dir() -> Result<PathBuf, EbpfError> {
     Ok(dir)
 }
 
+fn is_bpffs() -> bool {
+    nix::sys::statfs::statfs(BPFFS).is_ok_and(|s| s.filesystem_type().0 == BPF_FS_MAGIC)
+}
+
 fn ensure_bpffs() -> Result<(), EbpfError> {
     std::fs::create_dir_all(BPFFS).map_err(|e| EbpfError::Pin(format!("mkdir {BPFFS}: {e}")))?;
-    let is_bpffs = nix::sys::statfs::statfs(BPFFS)
-        .map(|s| s.filesystem_type().0 as i64 == BPF_FS_MAGIC)
-        .unwrap_or(false);
-    if is_bpffs {
+    if is_bpffs() {
         return Ok(());
     }
     match nix::mount::mount(
@@ -115,12 +116,7 @@ fn ensure_bpffs() -> Result<(), EbpfError> {
     ) {
         Ok(()) => Ok(()),
         // Another process mounted it at the same moment.
-        Err(_)
-            if nix::sys::statfs::statfs(BPFFS)
-                .is_ok_and(|s| s.filesystem_type().0 as i64 == BPF_FS_MAGIC) =>
-        {
-            Ok(())
-        }
+        Err(_) if is_bpffs() => Ok(()),
         Err(e) => Err(EbpfError::Pin(format!("mount -t bpf bpf {BPFFS}: {e}"))),
     }
 }

@@ -138,14 +138,20 @@ pub fn change(st: &mut LabState, verb: &Verb, sources: Vec<Source>) -> Result<Ch
         rt.block_on(async {
             match &url {
                 StoreUrl::Embedded(path) => {
-                    let api = Api::new(EmbeddedStore::open(path)?);
+                    let api = Api::new(EmbeddedStore::open(path)?).with_graceful_pod_deletion();
                     flow(&api, st, verb, sources).await
                 }
                 StoreUrl::Etcd(endpoints) => {
                     let store = EtcdStore::connect(endpoints)
                         .await
                         .with_context(|| format!("connect to {url}"))?;
-                    flow(&Api::new(store), st, verb, sources).await
+                    flow(
+                        &Api::new(store).with_graceful_pod_deletion(),
+                        st,
+                        verb,
+                        sources,
+                    )
+                    .await
                 }
             }
         })

@@ -3,7 +3,9 @@
 //! `lab check` (cluster IPs from every pod and node, answered by an endpoint that saw the
 //! client's own address; no endpoints refused; node ports from the internet namespace under
 //! both policies; affinity); exactly one agent runs the endpoints controller and every proxy
-//! applied its table without error. On the bridge lab besides: a UDP Service scaled to zero
+//! applied its table without error. On the bridge lab besides: a Service's only pod replaced
+//! 20 times under a client asking without pause (graceful deletion: 0 failed requests), a UDP
+//! Service scaled to zero
 //! and back answers the same client socket again within 2 s of the new endpoint (stale
 //! conntrack entries deleted), and killing the endpoints leader hands the controller to
 //! another agent, which updates the slices within the lease TTL.
@@ -158,10 +160,153 @@ fn udp_client(
     })
 }
 
+fn churn_pod(i: usize) -> String {
+    let node = NODES[i % NODES.len()];
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: churn-{i}, namespace: demo, labels: {{app: churn}}}}\nspec:\n  nodeName: {node}\n  containers:\n  - name: serve\n    ports: [{{name: http, containerPort: 8080}}]\n"
+    )
+}
+
+const CHURN_SERVICE: &str = "apiVersion: v1\nkind: Service\nmetadata: {name: churn, namespace: demo}\nspec:\n  clusterIP: 10.96.7.80\n  selector: {app: churn}\n  ports: [{name: http, port: 80, targetPort: http}]\n";
+
+/// Waits until `ip` is a ready endpoint in the stored slices and every node's proxy has
+/// programmed them (what a rollout waits for before it takes the next old pod away).
+fn wait_in_rotation(lab: &Lab, ip: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let out = ok(
+            &podnet(&[
+                "lab",
+                "get",
+                "--name",
+                &lab.0,
+                "endpointslices",
+                "-n",
+                "demo",
+                "-o",
+                "json",
+            ]),
+            "lab get endpointslices",
+        );
+        let list: Value = serde_json::from_str(&out).unwrap();
+        let rev = list["items"].as_array().unwrap().iter().find_map(|s| {
+            let listed = s["endpoints"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|e| e["addresses"][0] == ip && e["conditions"]["ready"] != false);
+            listed.then(|| {
+                s["metadata"]["resourceVersion"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<i64>()
+                    .unwrap()
+            })
+        });
+        if let Some(rev) = rev {
+            let at = NODES
+                .iter()
+                .map(|n| {
+                    controllers(lab, n)["proxy"]["revision"]
+                        .as_i64()
+                        .unwrap_or(0)
+                })
+                .min()
+                .unwrap_or(0);
+            if at >= rev {
+                return;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{ip} never entered the Service's rotation"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Requests `http://to/` without pause from `netns` until `stop`: (answered, failed, failures).
+fn http_client(
+    netns: String,
+    to: &'static str,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<(u64, u64, Vec<String>)> {
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        podnet_netns::enter(&podnet_netns::ns_path(&netns)).unwrap();
+        let addr: std::net::SocketAddr = to.parse().unwrap();
+        let (mut okc, mut bad, mut why) = (0, 0, Vec::new());
+        while !stop.load(Ordering::Relaxed) {
+            let r = (|| -> std::io::Result<String> {
+                let mut c = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+                c.set_read_timeout(Some(Duration::from_secs(2)))?;
+                c.write_all(b"GET / HTTP/1.0\r\n\r\n")?;
+                let mut body = String::new();
+                c.read_to_string(&mut body)?;
+                Ok(body)
+            })();
+            match r {
+                Ok(body) if body.contains("podnet serve demo/churn-") => okc += 1,
+                Ok(body) => {
+                    bad += 1;
+                    why.push(format!("unexpected answer {body:?}"));
+                }
+                Err(e) => {
+                    bad += 1;
+                    why.push(e.to_string());
+                }
+            }
+        }
+        (okc, bad, why)
+    })
+}
+
+fn pod_netns(lab: &Lab, name: &str) -> String {
+    lab.state()["pods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .map(|p| p["netns"].as_str().unwrap().to_string())
+        .unwrap_or_else(|| panic!("pod {name} in the lab state"))
+}
+
 #[test]
-fn services_on_bridge_pods_udp_scale_to_zero_and_leader_failover() {
+fn services_on_bridge_pods_churn_udp_scale_to_zero_and_leader_failover() {
     let lab = Lab::up("svb", &["--nodes", "3", "--pods-per-node", "1"]);
     services_pass(&lab);
+
+    // Endpoint churn under traffic: the Service's only pod replaced 20 times, a client asking
+    // without pause all along, and not one request fails.
+    apply(&lab, &format!("{}---\n{CHURN_SERVICE}", churn_pod(0)));
+    wait_in_rotation(&lab, &lab.pod_ip("churn-0"));
+    let stop = Arc::new(AtomicBool::new(false));
+    let client = http_client(pod_netns(&lab, "n1-a"), "10.96.7.80:80", stop.clone());
+    for i in 1..=20 {
+        apply(&lab, &churn_pod(i));
+        wait_in_rotation(&lab, &lab.pod_ip(&format!("churn-{i}")));
+        ok(
+            &podnet(&[
+                "lab",
+                "delete",
+                "--name",
+                &lab.0,
+                "pod",
+                &format!("churn-{}", i - 1),
+                "-n",
+                "demo",
+            ]),
+            "lab delete the old pod",
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
+    let (answered, failed, why) = client.join().unwrap();
+    eprintln!("churn: {answered} requests answered, {failed} failed over 20 replacements");
+    assert!(
+        answered > 100,
+        "only {answered} requests in 20 replacements"
+    );
+    assert_eq!(failed, 0, "failed requests: {:?}", &why[..why.len().min(5)]);
 
     // A UDP Service, one client socket, the only endpoint deleted and another created.
     apply(&lab, &format!("{}---\n{UDP_SERVICE}", udp_pod("u-1")));

@@ -18,6 +18,7 @@
 //! `ip netns del`. Host pods run in their node's namespace, `none` pods skip the plugin and
 //! `container:` pods join another pod's namespace; only what a pod made is removed with it.
 
+pub mod drain;
 pub mod plan;
 
 use std::net::Ipv4Addr;
@@ -143,7 +144,36 @@ impl<'a> Kubelet<'a> {
 
     /// Brings the running pods to the stored ones (see the module doc).
     pub async fn sync<D: Datastore>(&mut self, api: &Api<D>) -> Result<Vec<Event>> {
-        let stored = stored_pods(api).await?;
+        let mut stored = stored_pods(api).await?;
+        // Deleted pods (marked): out of every Service first, then gone (drain.rs).
+        let terminating: Vec<Pod> = stored
+            .iter()
+            .filter(|p| p.metadata.deletion_timestamp.is_some())
+            .cloned()
+            .collect();
+        for pod in &terminating {
+            podnet_netns::interrupt::check()?;
+            if !drain::drain(api, self.st, pod).await? {
+                tracing::warn!(
+                    "pod {} still in a Service's rotation after {:?}; stopping it anyway",
+                    pod_key(pod),
+                    drain::DRAIN_TIMEOUT
+                );
+            }
+            let key = ObjectKey::new(
+                Kind::Pod,
+                Some(pod.metadata.namespace().unwrap_or(DEFAULT_NAMESPACE)),
+                &pod.metadata.name,
+            )?;
+            match api.delete_now(&key).await {
+                Ok(_) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if !terminating.is_empty() {
+            stored = stored_pods(api).await?;
+        }
         let nodes: Vec<String> = self.st.nodes.iter().map(|n| n.name.clone()).collect();
         let plan = plan::plan_sync(&stored, &self.st.pods, &nodes);
         let mut events = Vec::new();
