@@ -117,21 +117,31 @@ fn http_get(to: SocketAddr) -> std::io::Result<String> {
 }
 
 /// One datagram to `podnet serve`'s UDP port from the calling thread's namespace; its answer.
-fn udp_ask(to: SocketAddr) -> std::io::Result<String> {
+/// `connected`: an ICMP port unreachable (a rejected Service) is reported as a refusal — but
+/// only an answer from `to` itself is taken (a host-network server may answer from another
+/// of its node's addresses).
+fn udp_ask(to: SocketAddr, connected: bool) -> std::io::Result<String> {
     let sock = UdpSocket::bind(("0.0.0.0", 0))?;
     sock.set_read_timeout(Some(PROBE_TIMEOUT))?;
-    // Connected, so an ICMP port unreachable (a rejected Service) is reported as a refusal.
-    sock.connect(to)?;
-    sock.send(b"probe")?;
     let mut buf = [0u8; 512];
-    let n = sock.recv(&mut buf)?;
+    let n = if connected {
+        sock.connect(to)?;
+        sock.send(b"probe")?;
+        sock.recv(&mut buf)?
+    } else {
+        sock.send_to(b"probe", to)?;
+        sock.recv_from(&mut buf)?.0
+    };
     Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
 }
 
 /// One request of a probe: the answer's body.
-fn ask(url: &str) -> std::io::Result<String> {
+fn ask(url: &str, connected: bool) -> std::io::Result<String> {
     match url.strip_prefix("udp://") {
-        Some(to) => to.parse().map_err(std::io::Error::other).and_then(udp_ask),
+        Some(to) => to
+            .parse()
+            .map_err(std::io::Error::other)
+            .and_then(|to| udp_ask(to, connected)),
         None => url
             .trim_start_matches("http://")
             .trim_end_matches('/')
@@ -160,7 +170,7 @@ fn execute(p: &mut Probe) {
         Expect::Answer => {}
         Expect::Recorded => return,
         Expect::Refused => {
-            match ask(&p.url) {
+            match ask(&p.url, true) {
                 Err(e) if refused(&e) => p.ok = true,
                 Err(e) => p.detail = format!("expected a refusal, got: {e}"),
                 Ok(body) => p.detail = format!("expected a refusal, got an answer {body:?}"),
@@ -168,7 +178,7 @@ fn execute(p: &mut Probe) {
             return;
         }
         Expect::Silence => {
-            match ask(&p.url) {
+            match ask(&p.url, false) {
                 Err(e)
                     if e.kind() == std::io::ErrorKind::TimedOut
                         || e.kind() == std::io::ErrorKind::WouldBlock =>
@@ -182,7 +192,7 @@ fn execute(p: &mut Probe) {
         }
     }
     for i in 0..p.repeat.max(1) {
-        let body = match ask(&p.url) {
+        let body = match ask(&p.url, false) {
             Err(e) => {
                 p.detail = format!("no answer ({e})");
                 p.ok = false;
