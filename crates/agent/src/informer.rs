@@ -106,6 +106,9 @@ impl<D: Datastore> Informer<D> {
             Err(StoreError::Compacted { .. }) => {
                 self.stats.compactions += 1;
                 self.stream = None;
+                // Cancel-safe: dropped during the list, the next call lists (and does not meet
+                // the compaction, or count it, a second time).
+                self.synced = false;
                 self.list().await?;
                 Ok(Change::Relisted)
             }
@@ -122,7 +125,8 @@ impl<D: Datastore> Informer<D> {
         self.cache.values()
     }
 
-    /// Whether the cache has been filled by a list at least once.
+    /// Whether the cache is filled by a list (false before the first, and while a relist after
+    /// a compaction is under way).
     pub fn synced(&self) -> bool {
         self.synced
     }

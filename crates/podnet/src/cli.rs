@@ -102,6 +102,9 @@ enum BenchCmd {
     Cni(podnet_bench::cni::BenchArgs),
     /// TCP throughput of the host-gw, vxlan and udp backends vs the underlay, side by side.
     Backends(podnet_bench::backends::NetBenchArgs),
+    /// The Service proxy against a kube-proxy-iptables-shaped ruleset: sync times and
+    /// first-packet latency at 10 to 10,000 Services.
+    Services(podnet_bench::services::ServicesBenchArgs),
 }
 
 /// Parses the command line and runs it.
@@ -134,6 +137,9 @@ pub fn main() -> ExitCode {
         Cmd::Bench {
             what: BenchCmd::Backends(args),
         } => podnet_bench::backends::run_bench(&args),
+        Cmd::Bench {
+            what: BenchCmd::Services(args),
+        } => podnet_bench::services::run(&args),
         Cmd::Serve {
             port,
             tcp,
