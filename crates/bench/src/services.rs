@@ -178,8 +178,11 @@ fn iptables_rules(services: usize, endpoints: usize, full: bool) -> String {
             ));
         }
         if !full {
-            // The removed endpoint's chain goes, as kube-proxy deletes stale chains.
-            rules.push_str(&format!("-X KUBE-SEP-{i:08}{:08}\n", endpoints - 1));
+            // The removed endpoint's chain goes, as kube-proxy deletes stale chains: declared
+            // (so flushed) and deleted.
+            let stale = format!("KUBE-SEP-{i:08}{:08}", endpoints - 1);
+            chains.push_str(&format!(":{stale} - [0:0]\n"));
+            rules.push_str(&format!("-X {stale}\n"));
         }
     }
     format!("{chains}{rules}COMMIT\n")
