@@ -1,6 +1,7 @@
 //! The proxy controller: Services and EndpointSlices (two informers) to the node's
-//! `ip podnet_proxy` table ([`podnet_proxy`] compiles it). The first pass after start deletes
-//! and rebuilds the table in one transaction; every later change sends only the difference
+//! `ip podnet_proxy` table ([`podnet_proxy`] compiles it). The first pass after start installs
+//! the whole table over what the kernel has, in one transaction (after a failed transaction:
+//! deletes and rebuilds it); every later change sends only the difference
 //! from the table last applied ([`podnet_nft::diff::update`]: one Service or endpoint change
 //! is a handful of commands); once per resync period the whole table is sent again without
 //! deleting it (drift repair that keeps the affinity sets' contents). Neither touches
@@ -65,6 +66,7 @@ pub async fn run<D: Datastore>(
     let mut slices = Informer::new(store, &kind_prefix(Kind::EndpointSlice));
     let (mut svc_objs, mut slice_objs) = (Decoded::default(), Decoded::default());
     let mut applied: Option<(Plan, Table)> = None;
+    let mut delete_first = false;
     let mut dirty = true;
     let mut resync_at = tokio::time::Instant::now() + resync;
     let mut backoff = Duration::from_millis(250);
@@ -90,6 +92,10 @@ pub async fn run<D: Datastore>(
             let want_plan = plan(&svcs, &eps, &node);
             let want = table(&want_plan);
             let (tx, rebuild) = match &applied {
+                // At start the table is installed over what the kernel has (a restart keeps
+                // the affinity sets and changes nothing that is still wanted); after a failed
+                // transaction it is deleted and built again.
+                None if !delete_first => (Transaction::new().install(&want), true),
                 None => (
                     Transaction::new()
                         .push(Op::DeleteTable(want.id()))
@@ -142,10 +148,12 @@ pub async fn run<D: Datastore>(
                         }
                     }
                     applied = Some((want_plan, want));
+                    delete_first = false;
                     dirty = false;
                 }
                 Err(()) => {
                     applied = None;
+                    delete_first = true;
                     shared.changed();
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(10));

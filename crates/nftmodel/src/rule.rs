@@ -205,9 +205,12 @@ pub enum Field {
     ThDport,
     UdpDport,
     TcpDport,
+    SctpDport,
     /// The route type of the destination address (`fib daddr type`).
     FibDaddrType,
     CtStatus,
+    /// `numgen random mod N`: a random number below N, per packet.
+    NumgenRandom(u32),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -253,6 +253,9 @@ pub struct Map {
     pub name: String,
     pub key: Vec<KeyType>,
     pub value: MapValue,
+    /// Declared by expressions instead (`typeof KEY : DATA`), for keys no type names (a
+    /// `numgen` result): the text after `typeof`.
+    pub typeof_: Option<String>,
     pub elements: Elements,
 }
 
@@ -262,6 +265,7 @@ impl Map {
             name: name.into(),
             key: key.to_vec(),
             value,
+            typeof_: None,
             elements,
         }
     }
@@ -273,6 +277,8 @@ pub enum Value {
     Ipv4(Ipv4Addr),
     Net(Ipv4Net),
     Port(u16),
+    /// A plain number (a `numgen` result in a key).
+    Int(u32),
     Proto(L4),
     Mark(u32),
     Ifname(String),

@@ -326,6 +326,9 @@ struct MapDecl<'a>(&'a Map);
 impl Display for MapDecl<'_> {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         let m = self.0;
+        if let Some(t) = &m.typeof_ {
+            return write!(f, "{} {{ typeof {t}; }}", m.name);
+        }
         write!(f, "{} {{ type ", m.name)?;
         concat(f, &m.key)?;
         f.write_str(" : ")?;
@@ -438,6 +441,7 @@ impl Display for Value {
             Value::Ipv4(a) => write!(f, "{a}"),
             Value::Net(n) => write!(f, "{n}"),
             Value::Port(p) => write!(f, "{p}"),
+            Value::Int(n) => write!(f, "{n}"),
             Value::Proto(p) => f.write_str(p.as_str()),
             Value::Mark(m) => write!(f, "{m:#010x}"),
             Value::Ifname(n) => write!(f, "\"{n}\""),
@@ -473,6 +477,7 @@ impl Display for Verdict {
 impl Display for Field {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            Field::NumgenRandom(n) => return write!(f, "numgen random mod {n}"),
             Field::Iifname => "iifname",
             Field::Oifname => "oifname",
             Field::EtherType => "ether type",
@@ -486,6 +491,7 @@ impl Display for Field {
             Field::ThDport => "th dport",
             Field::UdpDport => "udp dport",
             Field::TcpDport => "tcp dport",
+            Field::SctpDport => "sctp dport",
             Field::FibDaddrType => "fib daddr type",
             Field::CtStatus => "ct status",
         })

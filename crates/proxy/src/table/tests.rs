@@ -51,7 +51,7 @@ fn lines_with(script: &str, needle: &str) -> Vec<String> {
 }
 
 #[test]
-fn cluster_ip_with_two_endpoints_is_one_map_element_and_one_chain() {
+fn cluster_ip_with_two_endpoints_is_elements_and_one_shared_chain() {
     let s = rendered(
         &format!(
             "{WEB}{}",
@@ -59,15 +59,19 @@ fn cluster_ip_with_two_endpoints_is_one_map_element_and_one_chain() {
         ),
         "n1",
     );
-    assert_eq!(
-        lines_with(&s, "svc-x/web/tcp/80"),
-        [
-            "add chain ip podnet_proxy svc-x/web/tcp/80",
-            "flush chain ip podnet_proxy svc-x/web/tcp/80",
-            "add rule ip podnet_proxy svc-x/web/tcp/80 meta l4proto tcp meta mark set meta mark | 0x00000800 dnat ip to numgen random mod 2 map { 0 : 10.244.1.2 . 8080, 1 : 10.244.2.2 . 8080 }",
-            "add element ip podnet_proxy service_ips { 10.96.0.10 . tcp . 80 : goto svc-x/web/tcp/80 }",
-        ]
+    assert!(
+        s.contains(
+            "add element ip podnet_proxy service_ips { 10.96.0.10 . tcp . 80 : goto dnat-tcp-2 }"
+        ),
+        "{s}"
     );
+    assert!(s.contains("add element ip podnet_proxy endpoints_tcp { 10.96.0.10 . 80 . 0 : 10.244.1.2 . 8080, 10.96.0.10 . 80 . 1 : 10.244.2.2 . 8080 }"), "{s}");
+    assert_eq!(
+        lines_with(&s, "add rule ip podnet_proxy dnat-tcp-2"),
+        ["add rule ip podnet_proxy dnat-tcp-2 meta l4proto tcp meta mark set meta mark | 0x00000800 dnat ip to ip daddr . tcp dport . numgen random mod 2 map @endpoints_tcp"]
+    );
+    assert!(s.contains("add map ip podnet_proxy endpoints_tcp { typeof ip daddr . tcp dport . numgen random mod 1 : ip daddr . tcp dport; }"), "{s}");
+    assert!(!s.contains("svc-x/web"), "no chain of its own: {s}");
     assert!(s.contains("add element ip podnet_proxy hairpin { 10.244.1.2 . 10.244.1.2, 10.244.2.2 . 10.244.2.2 }"), "{s}");
     assert!(s.contains("add rule ip podnet_proxy nat_prerouting ip daddr . meta l4proto . th dport vmap @service_ips"), "{s}");
     assert!(s.contains("add rule ip podnet_proxy nat_postrouting ct status dnat ip saddr . ip daddr @hairpin masquerade"), "{s}");
@@ -95,7 +99,10 @@ fn a_service_without_ready_endpoints_is_rejected_and_terminating_ones_are_a_fall
         "{ready: false, serving: true, terminating: true}",
     );
     let s = rendered(&format!("{WEB}{term}"), "n1");
-    assert!(s.contains("dnat ip to 10.244.1.2:8080"), "{s}");
+    assert!(
+        s.contains("endpoints_tcp { 10.96.0.10 . 80 . 0 : 10.244.1.2 . 8080 }"),
+        "{s}"
+    );
 }
 
 #[test]
@@ -125,15 +132,21 @@ fn node_ports_cluster_masquerade_and_local_answer_only_where_an_endpoint_runs() 
     let s = rendered(&format!("{np}{eps}"), "n1");
     assert!(
         s.contains(
-            "add element ip podnet_proxy service_nodeports { tcp . 30080 : goto ext-x/web/tcp/80 }"
+            "add element ip podnet_proxy service_nodeports { tcp . 30080 : goto ext-masq-tcp-1 }"
+        ),
+        "{s}"
+    );
+    assert!(
+        s.contains(
+            "add element ip podnet_proxy nodeport_endpoints_tcp { 30080 . 0 : 10.244.2.2 . 8080 }"
         ),
         "{s}"
     );
     assert_eq!(
-        lines_with(&s, "add rule ip podnet_proxy ext-x/web/tcp/80"),
+        lines_with(&s, "add rule ip podnet_proxy ext-masq-tcp-1"),
         [
-            "add rule ip podnet_proxy ext-x/web/tcp/80 jump mark_masq",
-            "add rule ip podnet_proxy ext-x/web/tcp/80 meta l4proto tcp meta mark set meta mark | 0x00000800 dnat ip to 10.244.2.2:8080",
+            "add rule ip podnet_proxy ext-masq-tcp-1 jump mark_masq",
+            "add rule ip podnet_proxy ext-masq-tcp-1 meta l4proto tcp meta mark set meta mark | 0x00000800 dnat ip to tcp dport . numgen random mod 1 map @nodeport_endpoints_tcp",
         ]
     );
     let local = np.replace("  selector:", "  externalTrafficPolicy: Local\n  selector:");
@@ -143,9 +156,13 @@ fn node_ports_cluster_masquerade_and_local_answer_only_where_an_endpoint_runs() 
         "{s}"
     );
     let s = rendered(&format!("{local}{eps}"), "n2");
+    assert!(
+        s.contains("service_nodeports { tcp . 30080 : goto ext-tcp-1 }"),
+        "{s}"
+    );
     assert_eq!(
-        lines_with(&s, "add rule ip podnet_proxy ext-x/web/tcp/80"),
-        ["add rule ip podnet_proxy ext-x/web/tcp/80 meta l4proto tcp meta mark set meta mark | 0x00000800 dnat ip to 10.244.2.2:8080"]
+        lines_with(&s, "add rule ip podnet_proxy ext-tcp-1"),
+        ["add rule ip podnet_proxy ext-tcp-1 meta l4proto tcp meta mark set meta mark | 0x00000800 dnat ip to tcp dport . numgen random mod 1 map @nodeport_endpoints_tcp"]
     );
     let s = rendered(&np, "n1");
     assert!(
@@ -162,7 +179,11 @@ fn internal_traffic_policy_local_keeps_cluster_traffic_on_the_node() {
     let eps = slice(&[("10.244.1.2", "n1", true), ("10.244.2.2", "n2", true)]);
     let s = rendered(&format!("{web}{eps}"), "n1");
     assert!(
-        s.contains("svc-x/web/tcp/80 meta l4proto tcp meta mark set meta mark | 0x00000800 dnat ip to 10.244.1.2:8080"),
+        s.contains("endpoints_tcp { 10.96.0.10 . 80 . 0 : 10.244.1.2 . 8080 }"),
+        "{s}"
+    );
+    assert!(
+        s.contains("service_ips { 10.96.0.10 . tcp . 80 : goto dnat-tcp-1 }"),
         "{s}"
     );
     let s = rendered(&format!("{web}{eps}"), "n3");
@@ -196,8 +217,15 @@ fn one_endpoint_change_is_one_small_transaction() {
     let tx = update(&table(&plan(&s0, &e0, "n1")), &table(&plan(&s1, &e1, "n1"))).render();
     assert_eq!(
         tx,
-        "flush chain ip podnet_proxy svc-x/web/tcp/80\n\
-         add rule ip podnet_proxy svc-x/web/tcp/80 meta l4proto tcp meta mark set meta mark | 0x00000800 dnat ip to numgen random mod 2 map { 0 : 10.244.1.2 . 8080, 1 : 10.244.2.2 . 8080 }\n\
-         add element ip podnet_proxy hairpin { 10.244.2.2 . 10.244.2.2 }\n"
+        "add chain ip podnet_proxy dnat-tcp-2\n\
+         flush chain ip podnet_proxy dnat-tcp-2\n\
+         flush chain ip podnet_proxy dnat-tcp-2\n\
+         add rule ip podnet_proxy dnat-tcp-2 meta l4proto tcp meta mark set meta mark | 0x00000800 dnat ip to ip daddr . tcp dport . numgen random mod 2 map @endpoints_tcp\n\
+         delete element ip podnet_proxy service_ips { 10.96.0.10 . tcp . 80 : goto dnat-tcp-1 }\n\
+         add element ip podnet_proxy hairpin { 10.244.2.2 . 10.244.2.2 }\n\
+         add element ip podnet_proxy service_ips { 10.96.0.10 . tcp . 80 : goto dnat-tcp-2 }\n\
+         add element ip podnet_proxy endpoints_tcp { 10.96.0.10 . 80 . 1 : 10.244.2.2 . 8080 }\n\
+         flush chain ip podnet_proxy dnat-tcp-1\n\
+         delete chain ip podnet_proxy dnat-tcp-1\n"
     );
 }
