@@ -225,8 +225,8 @@ pub fn table(plan: &Plan) -> Table {
     let (mut service_ips, mut nodeports, mut no_ips, mut no_nodeports) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut hairpin = BTreeSet::new();
-    let (mut endpoints, mut nodeport_endpoints): (Vec<(L4, Element)>, Vec<(L4, Element)>) =
-        (Vec::new(), Vec::new());
+    let mut endpoints: Vec<(L4, Element)> = Vec::new();
+    let mut nodeport_endpoints: Vec<(L4, Element)> = Vec::new();
     let mut dispatchers = BTreeSet::new();
     for p in plan.ports.values() {
         let id = &p.id;
