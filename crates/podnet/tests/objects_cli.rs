@@ -220,7 +220,18 @@ fn apply_get_delete_on_an_embedded_store() {
         "{wide}"
     );
     let svc = ok_out(&podnet(&["get", "svc", "-n", "x", "--store", s]));
-    assert!(svc.starts_with("NAME   TYPE        CLUSTER-IP   EXTERNAL-IP   PORT(S)   AGE\nweb    ClusterIP   <none>       <none>        80/TCP    "), "{svc}");
+    // The API server allocated a cluster IP from 10.96.0.0/12.
+    let row: Vec<&str> = svc.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(&row[..2], ["web", "ClusterIP"], "{svc}");
+    let ip: std::net::Ipv4Addr = row[2].parse().unwrap_or_else(|_| panic!("{svc}"));
+    assert!(
+        "10.96.0.0/12"
+            .parse::<ipnet::Ipv4Net>()
+            .unwrap()
+            .contains(&ip),
+        "{svc}"
+    );
+    assert_eq!(&row[3..5], ["<none>", "80/TCP"], "{svc}");
     let pol = ok_out(&podnet(&[
         "get",
         "networkpolicies.networking.k8s.io",
