@@ -80,6 +80,25 @@ fn assert_sections(text: &str, sections: &[&str]) {
     }
 }
 
+/// `lab get endpointslices -n demo -o json`.
+fn slices(lab: &Lab) -> Value {
+    let out = ok(
+        &podnet(&[
+            "lab",
+            "get",
+            "--name",
+            &lab.0,
+            "endpointslices",
+            "-n",
+            "demo",
+            "-o",
+            "json",
+        ]),
+        "lab get endpointslices",
+    );
+    serde_json::from_str(&out).unwrap()
+}
+
 fn controllers(lab: &Lab, node: &str) -> Value {
     lab.agent_status(node)["controllers"].clone()
 }
@@ -174,21 +193,7 @@ const CHURN_SERVICE: &str = "apiVersion: v1\nkind: Service\nmetadata: {name: chu
 fn wait_in_rotation(lab: &Lab, ip: &str) {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let out = ok(
-            &podnet(&[
-                "lab",
-                "get",
-                "--name",
-                &lab.0,
-                "endpointslices",
-                "-n",
-                "demo",
-                "-o",
-                "json",
-            ]),
-            "lab get endpointslices",
-        );
-        let list: Value = serde_json::from_str(&out).unwrap();
+        let list = slices(lab);
         let rev = list["items"].as_array().unwrap().iter().find_map(|s| {
             let listed = s["endpoints"]
                 .as_array()
@@ -375,21 +380,7 @@ fn services_on_bridge_pods_churn_udp_scale_to_zero_and_leader_failover() {
     apply(&lab, &udp_pod("u-3"));
     let deadline = killed + LEASE_TTL + Duration::from_secs(10);
     loop {
-        let out = ok(
-            &podnet(&[
-                "lab",
-                "get",
-                "--name",
-                &lab.0,
-                "endpointslices",
-                "-n",
-                "demo",
-                "-o",
-                "json",
-            ]),
-            "lab get endpointslices",
-        );
-        let list: Value = serde_json::from_str(&out).unwrap();
+        let list = slices(&lab);
         let u3 = lab.pod_ip("u-3");
         let has = list["items"].as_array().unwrap().iter().any(|s| {
             s["metadata"]["name"] == "udp-0"
